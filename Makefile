@@ -1,0 +1,40 @@
+# genlab: `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv and install genlab (editable) with its dev tools
+
+train: $(VENV)/.installed ## Train the default model on MNIST (extra overrides: make train ARGS="model=gan arch=cnn")
+	$(BIN)/python -m genlab.train $(ARGS)
+
+test: $(VENV)/.installed ## Run the test suite
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(VENV)/.installed ## Check style with ruff
+	$(BIN)/ruff check genlab tests scripts
+	$(BIN)/ruff format --check genlab tests scripts
+
+format: $(VENV)/.installed ## Format the code with ruff
+	$(BIN)/ruff format genlab tests scripts
+	$(BIN)/ruff check --fix genlab tests scripts
+
+tensorboard: $(VENV)/.installed ## Open TensorBoard on every run under outputs/
+	$(BIN)/tensorboard --logdir outputs
+
+clean: ## Remove caches (keeps .venv, data/ and outputs/)
+	rm -rf .pytest_cache .ruff_cache $$(find . -name __pycache__ -not -path './$(VENV)/*')
+
+.PHONY: help install train test lint format tensorboard clean

@@ -1,0 +1,40 @@
+"""Run logging: TensorBoard scalars, images and text in the run directory, plus PNG grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from torchvision.utils import make_grid, save_image
+
+
+class RunLogger:
+    """One TensorBoard run per run directory, so `tensorboard --logdir outputs` lists them all."""
+
+    def __init__(self, run_dir: Path, purge_step: int | None = None):
+        self.run_dir = Path(run_dir)
+        (self.run_dir / "images").mkdir(parents=True, exist_ok=True)
+        # purge_step drops events logged after a resumed checkpoint: no duplicated steps
+        self.writer = SummaryWriter(str(self.run_dir), purge_step=purge_step)
+
+    def scalars(self, values: dict[str, float], step: int, prefix: str = "train") -> None:
+        for name, value in values.items():
+            self.writer.add_scalar(f"{prefix}/{name}", value, step)
+
+    def images(self, grids: dict[str, tuple[torch.Tensor, int]], step: int, png: bool) -> None:
+        """grids: name -> (images in [0, 1], (N, C, H, W); images per row)."""
+        for name, (images, nrow) in grids.items():
+            grid = make_grid(images.float().cpu(), nrow=nrow, padding=2, pad_value=0.5)
+            self.writer.add_image(f"images/{name}", grid, step)
+            if png:
+                save_image(grid, self.run_dir / "images" / f"{name}_step{step:07d}.png")
+
+    def text(self, tag: str, text: str, step: int = 0) -> None:
+        self.writer.add_text(tag, text, step)
+
+    def flush(self) -> None:
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()

@@ -1,0 +1,68 @@
+"""Convolutional bodies, sized from the image shape (28x28x1, 32x32x3, 64x64x3, ...).
+
+Symmetric, as the DCGAN recipe asks: the encoder halves the resolution with stride-2 convolutions
+while doubling channels; the decoder mirrors it with stride-2 transposed convolutions.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def levels(size: int) -> int:
+    """How many times to halve: while even and above 4 (28 -> 14 -> 7, 32 -> 16 -> 8 -> 4)."""
+    p = 0
+    while size % 2 == 0 and size > 4:
+        size, p = size // 2, p + 1
+    if p == 0:
+        raise ValueError(f"image size {size} cannot be halved; the CNN needs an even size above 4")
+    return p
+
+
+class ConvEncoder(nn.Module):
+    """(B, C, H, W) -> (B, F): p stride-2 convs, channels c, 2c, 4c, ..., then flatten."""
+
+    def __init__(self, image_shape, channels: int, act: type[nn.Module] = nn.LeakyReLU):
+        super().__init__()
+        c, h, w = image_shape
+        p = levels(h)
+        blocks, width = [], c
+        for i in range(p):
+            out = channels * 2**i
+            blocks += [nn.Conv2d(width, out, 4, 2, 1), act(0.2) if act is nn.LeakyReLU else act()]
+            width = out
+        blocks.append(nn.Flatten())
+        self.net = nn.Sequential(*blocks)
+        self.out_dim = width * (h >> p) * (w >> p)  # state size: (c * 2^(p-1)) x h/2^p x w/2^p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class ConvDecoder(nn.Module):
+    """(B, in_dim) -> (B, C, H, W) pre-activation image; mirrors ConvEncoder."""
+
+    def __init__(self, in_dim: int, image_shape, channels: int, batchnorm: bool):
+        super().__init__()
+        c, h, w = image_shape
+        p = levels(h)
+        top = channels * 2 ** (p - 1)
+        norm1 = nn.BatchNorm1d if batchnorm else nn.Identity
+        norm2 = nn.BatchNorm2d if batchnorm else nn.Identity
+        blocks = [
+            nn.Linear(in_dim, top * (h >> p) * (w >> p)),
+            norm1(top * (h >> p) * (w >> p)),  # the critical BN after G's first layer
+            nn.ReLU(),
+            nn.Unflatten(1, (top, h >> p, w >> p)),  # state size: top x h/2^p x w/2^p
+        ]
+        width = top
+        for i in reversed(range(p - 1)):
+            out = channels * 2**i
+            blocks += [nn.ConvTranspose2d(width, out, 4, 2, 1), norm2(out), nn.ReLU()]
+            width = out
+        blocks.append(nn.ConvTranspose2d(width, c, 4, 2, 1))  # state size: c x h x w
+        self.net = nn.Sequential(*blocks)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)

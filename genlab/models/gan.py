@@ -1,0 +1,40 @@
+"""Generator and discriminator heads around the MLP/CNN bodies, with optional class conditioning.
+
+Conditioning (cGAN): G sees [z, one_hot(y)] (Mirza & Osindero 2014); D is a projection
+discriminator, D(x, y) = w^T h(x) + embed(y)^T h(x) (Miyato & Koyama 2018), which works with
+every loss variant, including the critics of WGAN-GP and hinge.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Generator(nn.Module):
+    def __init__(self, body: nn.Module, latent_dim: int, num_classes: int = 0):
+        super().__init__()
+        self.body = body  # (B, latent_dim + num_classes) -> (B, C, H, W)
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes:
+            z = torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], dim=1)
+        return torch.tanh(self.body(z))  # images in [-1, 1]
+
+
+class Discriminator(nn.Module):
+    def __init__(self, body: nn.Module, num_classes: int = 0):
+        super().__init__()
+        self.body = body  # (B, C, H, W) -> (B, body.out_dim)
+        self.head = nn.Linear(body.out_dim, 1)
+        self.embed = nn.Embedding(num_classes, body.out_dim) if num_classes else None
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.body(x)
+        out = self.head(h).squeeze(1)  # (B,) logits / critic scores
+        if self.embed is not None:
+            out = out + (self.embed(y) * h).sum(dim=1)
+        return out

@@ -1,0 +1,104 @@
+"""The GAN step (cGAN: the same step with labels), in the classic order: D, then G."""
+
+from __future__ import annotations
+
+import torch
+
+from genlab.losses.gan import GANLoss, gradient_penalty
+from genlab.models.gan import Discriminator, Generator
+from genlab.priors import Prior
+
+
+class GANTask:
+    def __init__(
+        self,
+        generator: Generator,
+        discriminator: Discriminator,
+        opt_g,
+        opt_d,
+        loss: GANLoss,
+        prior: Prior,
+        device,
+        *,
+        g_steps: int = 1,
+        d_steps: int = 1,
+        label_smoothing: float = 0.0,
+        gp_weight: float = 10.0,
+        seed: int = 0,
+    ):
+        self.G, self.D, self.opt_g, self.opt_d = generator, discriminator, opt_g, opt_d
+        self.loss, self.prior = loss, prior
+        self.g_steps, self.d_steps = g_steps, d_steps
+        self.real_target = 1.0 - label_smoothing  # one-sided: fakes keep target 0
+        self.gp_weight = gp_weight
+        self.modules = {"generator": generator, "discriminator": discriminator}
+        self.optimizers = {"generator": opt_g, "discriminator": opt_d}
+        self.num_classes = generator.num_classes
+        g = torch.Generator().manual_seed(seed)
+        if self.num_classes:  # a 10 x 10 grid (for 10 classes): row k is class k
+            n = self.num_classes
+            self.fixed_y = torch.arange(n).repeat_interleave(10).to(device)
+            self.fixed_z = prior.sample(10 * n, generator.latent_dim, generator=g).to(device)
+            self.grid_rows = 10
+        else:
+            self.fixed_y = None
+            self.fixed_z = prior.sample(64, generator.latent_dim, generator=g).to(device)
+            self.grid_rows = 8
+        self._g_loss = None
+
+    def _z(self, n: int, device) -> torch.Tensor:
+        return self.prior.sample(n, self.G.latent_dim, device=device)
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        x = x * 2 - 1  # G ends in tanh: images in [-1, 1]
+        y = y if self.num_classes else None
+        # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the variant's equivalent)
+        fake = self.G(self._z(x.shape[0], x.device), y)
+        d_real, d_fake = self.D(x, y), self.D(fake.detach(), y)
+        d_loss = self.loss.d_loss(d_real, d_fake, self.real_target)
+        if self.loss.gradient_penalty:
+            d_loss = d_loss + self.gp_weight * gradient_penalty(self.D, x, fake.detach(), y)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        # (2) Update G every d_steps batches, g_steps times: maximize log D(G(z)) (non-saturating)
+        if (step + 1) % self.d_steps == 0:
+            for i in range(self.g_steps):
+                if i > 0:
+                    fake = self.G(self._z(x.shape[0], x.device), y)
+                g_loss = self.loss.g_loss(self.D(fake, y))
+                self.opt_g.zero_grad(set_to_none=True)
+                g_loss.backward()
+                self.opt_g.step()
+            self._g_loss = g_loss.detach()
+        prob = torch.sigmoid if self.loss.logits else (lambda t: t)
+        out = {
+            "d_loss": d_loss.detach(),
+            "d_real": prob(d_real.detach()).mean(),
+            "d_fake": prob(d_fake.detach()).mean(),
+        }
+        if self._g_loss is not None:
+            out["g_loss"] = self._g_loss
+        return out
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator=None) -> torch.Tensor:
+        """n images in [0, 1]; a cGAN takes labels (default: balanced over the classes)."""
+        device = self.fixed_z.device
+        z = self.prior.sample(n, self.G.latent_dim, generator=generator).to(device)
+        if self.num_classes and labels is None:
+            labels = torch.arange(n) % self.num_classes
+        labels = labels.to(device) if labels is not None else None
+        was_training = self.G.training
+        self.G.eval()
+        images = (self.G(z, labels) + 1) / 2
+        self.G.train(was_training)
+        return images
+
+    @torch.no_grad()
+    def grids(self) -> dict[str, tuple[torch.Tensor, int]]:
+        was_training = self.G.training
+        self.G.eval()
+        images = (self.G(self.fixed_z, self.fixed_y) + 1) / 2
+        self.G.train(was_training)
+        return {"samples": (images, self.grid_rows)}

@@ -1,0 +1,62 @@
+"""The VAE step: one gradient step on the (weighted) negative ELBO."""
+
+from __future__ import annotations
+
+import torch
+
+from genlab.losses.vae import VAELoss
+from genlab.models.vae import VAE
+from genlab.priors import Prior
+
+
+class VAETask:
+    def __init__(
+        self, vae: VAE, optimizer, loss: VAELoss, prior: Prior, fixed_x: torch.Tensor, seed: int = 0
+    ):
+        self.vae, self.optimizer, self.loss, self.prior = vae, optimizer, loss, prior
+        self.modules = {"vae": vae}
+        self.optimizers = {"vae": optimizer}
+        g = torch.Generator().manual_seed(seed)
+        device = fixed_x.device
+        self.fixed_z = prior.sample(64, vae.latent_dim, generator=g).to(device)  # for sample grids
+        self.fixed_x = fixed_x[:32]  # for reconstruction grids
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        if self.loss.binarize:
+            x = torch.bernoulli(x)
+        logits, mu, logvar = self.vae(x)
+        terms = self.loss(logits, x, mu, logvar)
+        self.optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        self.optimizer.step()
+        return {k: v.detach() for k, v in terms.items()}
+
+    @torch.no_grad()
+    def sample(self, n: int, labels=None, generator=None) -> torch.Tensor:
+        """n images in [0, 1]: the decoder's pixel means at z ~ prior."""
+        z = self.prior.sample(n, self.vae.latent_dim, generator=generator)
+        return torch.sigmoid(self.vae.decode(z.to(self.fixed_z.device)))
+
+    @torch.no_grad()
+    def grids(self) -> dict[str, tuple[torch.Tensor, int]]:
+        was_training = self.vae.training
+        self.vae.eval()
+        x = self.fixed_x
+        recon = torch.sigmoid(self.vae.decode(self.vae.encode(x)[0]))
+        pairs = torch.stack([x.view(4, 8, *x.shape[1:]), recon.view(4, 8, *x.shape[1:])], dim=1)
+        out = {
+            "samples": (torch.sigmoid(self.vae.decode(self.fixed_z)), 8),
+            "reconstructions": (pairs.flatten(0, 2), 8),  # rows: inputs, then their reconstructions
+        }
+        if self.vae.latent_dim == 2:
+            out["manifold"] = (self._manifold(20), 20)
+        self.vae.train(was_training)
+        return out
+
+    def _manifold(self, n: int) -> torch.Tensor:
+        """Decoded 2-D latent grid at evenly spaced prior quantiles (Kingma & Welling 2014, fig. 4)."""
+        q = torch.linspace(0.05, 0.95, n)
+        axis = torch.distributions.Normal(0.0, 1.0).icdf(q)
+        zy, zx = torch.meshgrid(axis.flip(0), axis, indexing="ij")
+        z = torch.stack([zx, zy], dim=-1).reshape(-1, 2).to(self.fixed_z.device)
+        return torch.sigmoid(self.vae.decode(z))

@@ -1,0 +1,48 @@
+"""Shared fixtures: the real config, composed once per test and shrunk to tiny synthetic runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+REPO = Path(__file__).resolve().parents[1]
+CONF = REPO / "conf"
+TINY = [  # a few steps on generated images, on the CPU, no progress bar
+    "data=synthetic",
+    "data.size=64",
+    "data.batch_size=16",
+    "device=cpu",
+    "trainer.epochs=1",
+    "trainer.log_every=1",
+    "trainer.progress=false",
+]
+
+
+@pytest.fixture
+def compose_cfg():
+    """compose_cfg(*overrides) -> the DictConfig `python -m genlab.train` would see, shrunk."""
+
+    def _compose(*overrides: str, tiny: bool = True):
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            return compose("config", overrides=[*(TINY if tiny else []), *overrides])
+
+    return _compose
+
+
+@pytest.fixture
+def run_cli(tmp_path):
+    """run_cli(*args) runs `python -m genlab.train args...` in a subprocess, outputs in tmp_path."""
+
+    def _run(*args: str, module: str = "genlab.train", timeout: int = 300, env: dict | None = None):
+        cmd = [sys.executable, "-m", module, *args]
+        full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+        return subprocess.run(
+            cmd, cwd=tmp_path, capture_output=True, text=True, timeout=timeout, env=full_env
+        )
+
+    return _run

@@ -1,0 +1,60 @@
+import pytest
+import torch
+
+from genlab.models import make_gan, make_vae
+
+SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64)]
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_vae_shapes(arch, shape):
+    vae = make_vae(arch, shape, latent_dim=5, hidden=32, layers=2, channels=8)
+    x = torch.rand(4, *shape)
+    logits, mu, logvar = vae(x)
+    assert logits.shape == (4, *shape)
+    assert mu.shape == logvar.shape == (4, 5)
+    assert vae.decode(torch.randn(3, 5)).shape == (3, *shape)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("classes", [0, 10])
+def test_gan_shapes(arch, shape, classes):
+    g, d = make_gan(arch, shape, latent_dim=6, num_classes=classes, hidden=32, channels=8)
+    y = torch.arange(4) % 10 if classes else None
+    fake = g(torch.randn(4, 6), y)
+    assert fake.shape == (4, *shape)
+    assert fake.min() >= -1 and fake.max() <= 1  # tanh output
+    assert d(fake, y).shape == (4,)
+
+
+def test_cnn_is_symmetric_and_normalises_after_g_first_layer():
+    g, d = make_gan("cnn", (1, 28, 28), latent_dim=8, channels=8)
+    strided = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
+    upsampling = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [m.stride for m in strided] == [(2, 2)] * 2
+    assert [m.stride for m in upsampling] == [(2, 2)] * 2
+    layers = list(g.body.net)
+    assert isinstance(layers[0], torch.nn.Linear) and isinstance(layers[1], torch.nn.BatchNorm1d)
+
+
+def test_cgan_label_changes_both_networks():
+    torch.manual_seed(0)
+    g, d = make_gan("mlp", (1, 28, 28), latent_dim=6, num_classes=10, hidden=32)
+    g.eval()
+    z = torch.randn(2, 6)
+    a, b = g(z, torch.tensor([0, 0])), g(z, torch.tensor([1, 1]))
+    assert not torch.allclose(a, b)
+    x = torch.rand(2, 1, 28, 28)
+    torch.nn.init.normal_(d.embed.weight)
+    assert not torch.allclose(d(x, torch.tensor([0, 0])), d(x, torch.tensor([1, 1])))
+
+
+def test_reparameterisation_lets_gradients_reach_mu_and_logvar():
+    mu = torch.zeros(3, 2, requires_grad=True)
+    logvar = torch.zeros(3, 2, requires_grad=True)
+    from genlab.models.vae import VAE
+
+    VAE.reparameterize(mu, logvar).pow(2).sum().backward()
+    assert mu.grad.abs().sum() > 0 and logvar.grad.abs().sum() > 0
