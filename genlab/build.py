@@ -23,7 +23,7 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 class ConfigError(ValueError):
-    """A config value that genlab cannot run; the message names the key, value and what is allowed."""
+    """A value genlab cannot run; the message names the key, the value and what is allowed."""
 
 
 def to_dict(cfg: DictConfig) -> dict:

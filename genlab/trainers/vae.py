@@ -54,7 +54,7 @@ class VAETask:
         return out
 
     def _manifold(self, n: int) -> torch.Tensor:
-        """Decoded 2-D latent grid at evenly spaced prior quantiles (Kingma & Welling 2014, fig. 4)."""
+        """The decoded 2-D latent grid at prior quantiles (Kingma & Welling 2014, fig. 4)."""
         q = torch.linspace(0.05, 0.95, n)
         axis = torch.distributions.Normal(0.0, 1.0).icdf(q)
         zy, zx = torch.meshgrid(axis.flip(0), axis, indexing="ij")
