@@ -15,6 +15,7 @@ from genlab.losses.vae import VAELoss
 from genlab.models import ARCHS, make_gan, make_vae
 from genlab.priors import PRIORS, make_prior
 from genlab.trainers.gan import GANTask
+from genlab.trainers.health import HealthWatch, bce_floor
 from genlab.trainers.loop import LoopSettings, Trainer
 from genlab.trainers.vae import VAETask
 
@@ -52,13 +53,7 @@ def validate(c: dict) -> None:
     _choice("data", c["data"]["name"], DATASETS)
     _choice("prior", c["prior"]["name"], PRIORS)
     _choice("device", c["device"]["name"], DEVICES)
-    family = c["model"]["name"]
-    losses = VAE_LOSSES if family == "vae" else tuple(GAN_LOSSES)
-    if c["loss"]["name"] not in losses:
-        raise ConfigError(
-            f"model={family} cannot train with loss={c['loss']['name']}; "
-            f"with model={family} choose loss from {', '.join(losses)}"
-        )
+    check_fit(c)
     _positive("model.latent_dim", c["model"]["latent_dim"])
     _positive("data.batch_size", c["data"]["batch_size"])
     _positive("optimizer.lr", c["optimizer"]["lr"], float)
@@ -66,8 +61,92 @@ def validate(c: dict) -> None:
     _positive("trainer.epochs", t["epochs"], zero_ok=True)
     for key in ("log_every", "checkpoint_every", "image_every", "g_steps", "d_steps"):
         _positive(f"trainer.{key}", t[key])
-    if t["max_steps"] is not None:
-        _positive("trainer.max_steps", t["max_steps"])
+    for key in ("max_steps", "batches_per_epoch"):
+        if t.get(key) is not None:
+            _positive(f"trainer.{key}", t[key])
+    health = t.get("health") or {}
+    if health.get("window") is not None:
+        _positive("trainer.health.window", health["window"])
+        _positive("trainer.health.d_loss_below", health["d_loss_below"], float, zero_ok=True)
+
+
+VAE_LOSS_KEYS = ("beta", "recon_weight", "pixel_mean", "binarize")
+SMOOTHED = tuple(k for k, v in GAN_LOSSES.items() if v.smoothing)  # losses with a real-label target
+
+
+def check_fit(c: dict) -> None:
+    """Choices that cannot train together, refused in one line naming both and what is allowed."""
+    family, loss = c["model"]["name"], c["loss"]
+    losses = VAE_LOSSES if family == "vae" else tuple(GAN_LOSSES)
+    if loss["name"] not in losses:
+        raise ConfigError(
+            f"model={family} cannot train with loss={loss['name']}; "
+            f"with model={family} choose loss from {', '.join(losses)}"
+        )
+    keys = VAE_LOSS_KEYS if family == "vae" else ("label_smoothing", "gp_weight")
+    extra = sorted(set(loss) - {"name", *keys})
+    if extra:
+        raise ConfigError(
+            f"loss.{extra[0]} is not a setting of loss={loss['name']}; "
+            f"its settings are {', '.join(keys)}"
+        )
+    if family == "vae":
+        _check_vae(c)
+    else:
+        _check_gan_loss(loss)
+    prior, d = c["prior"], c["data"]
+    if prior["name"] == "uniform" and not prior["low"] < prior["high"]:
+        raise ConfigError(
+            f"prior.low={prior['low']} with prior.high={prior['high']} is not allowed; "
+            "prior.low must be below prior.high (e.g. 0 and 1, or -1 and 1)"
+        )
+    if d["name"] == "image_folder" and not d.get("path"):
+        raise ConfigError("data=image_folder needs data.path=<a folder of images>")
+    if "image_size" in d:
+        _positive("data.image_size", d["image_size"])
+    if d.get("channels", 3) not in (1, 3):
+        raise ConfigError(f"data.channels={d['channels']} is not allowed; choose 1 or 3")
+
+
+def _check_vae(c: dict) -> None:
+    loss, prior = c["loss"], c["prior"]["name"]
+    if prior != "normal":
+        raise ConfigError(
+            f"model=vae cannot use prior={prior}: its analytic KL assumes N(0, I); "
+            "with model=vae choose prior=normal"
+        )
+    _positive("loss.beta", loss.get("beta", 1.0), float, zero_ok=True)
+    _positive("loss.recon_weight", loss.get("recon_weight", 1.0), float)
+    if loss.get("binarize") and loss["name"] != "bernoulli":
+        raise ConfigError(
+            f"loss.binarize=true cannot go with loss={loss['name']}: binarisation feeds a "
+            "Bernoulli decoder; choose loss=bernoulli or loss.binarize=false"
+        )
+    for key in ("g_steps", "d_steps"):
+        if c["trainer"][key] != 1:
+            raise ConfigError(
+                f"trainer.{key}={c['trainer'][key]} cannot go with model=vae (one network); "
+                f"it applies to model=gan or cgan; with model=vae keep trainer.{key}=1"
+            )
+
+
+def _check_gan_loss(loss: dict) -> None:
+    name, smoothing = loss["name"], loss.get("label_smoothing", 0.0)
+    if not isinstance(smoothing, int | float) or not 0 <= smoothing < 1:
+        raise ConfigError(
+            f"loss.label_smoothing={smoothing} is not allowed; it must be in [0, 1) (e.g. 0.1)"
+        )
+    if smoothing and name not in SMOOTHED:
+        raise ConfigError(
+            f"loss.label_smoothing={smoothing} cannot go with loss={name}: its critic has no "
+            f"real-label target; label smoothing works with loss={', '.join(SMOOTHED)}"
+        )
+    if "gp_weight" in loss and name != "wgan_gp":
+        raise ConfigError(
+            f"loss.gp_weight cannot go with loss={name}: the gradient penalty belongs to "
+            "loss=wgan_gp"
+        )
+    _positive("loss.gp_weight", loss.get("gp_weight", 0.0), float, zero_ok=True)
 
 
 def make_device(name: str) -> torch.device:
@@ -80,7 +159,8 @@ def make_device(name: str) -> torch.device:
 
 def make_data(c: dict, split: str = "train") -> ImageSet:
     d = c["data"]
-    options = {k: d[k] for k in ("size", "image_shape", "num_classes") if k in d}
+    keys = ("size", "image_shape", "num_classes", "image_size", "path", "channels")
+    options = {k: d[k] for k in keys if k in d}
     return load_images(d["name"], split, d.get("root"), **options)
 
 
@@ -137,7 +217,19 @@ def make_trainer(cfg: DictConfig, run_dir: Path) -> Trainer:
     torch.manual_seed(c["seed"])
     data = make_data(c)
     task = make_task(c, data, device)
-    loader = ResidentLoader(data, c["data"]["batch_size"], device, seed=c["seed"])
     t = c["trainer"]
+    loader = ResidentLoader(
+        data, c["data"]["batch_size"], device, c["seed"], t.get("batches_per_epoch")
+    )
     settings = LoopSettings(**{k: t[k] for k in LoopSettings.__dataclass_fields__})
-    return Trainer(task, loader, run_dir, settings, config=c)
+    return Trainer(task, loader, run_dir, settings, config=c, health=make_health(c))
+
+
+def make_health(c: dict) -> HealthWatch | None:
+    """The D-has-won watch for GAN losses whose D loss bottoms out at a floor (not wgan_gp)."""
+    h, loss = c["trainer"].get("health") or {}, c["loss"]
+    if c["model"]["name"] == "vae" or loss["name"] == "wgan_gp" or h.get("window") is None:
+        return None
+    target = 1.0 - loss.get("label_smoothing", 0.0)
+    floor = bce_floor(target) if GAN_LOSSES[loss["name"]].logits else 0.0
+    return HealthWatch(h["d_loss_below"], h["window"], floor)

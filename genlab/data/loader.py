@@ -13,14 +13,18 @@ from genlab.data.datasets import ImageSet
 
 
 class ResidentLoader:
-    def __init__(self, data: ImageSet, batch_size: int, device, seed: int = 0):
+    def __init__(
+        self, data: ImageSet, batch_size: int, device, seed: int = 0, max_batches: int | None = None
+    ):
         self.images = data.images.to(device)  # one uint8 copy of the split, no more
         self.labels = data.labels.to(device)
         self.batch_size = min(batch_size, len(data))
         self.seed = seed
+        self.max_batches = max_batches  # an epoch of N batches drawn from the shuffled split
 
     def __len__(self) -> int:  # batches per epoch; the last partial batch is dropped
-        return len(self.labels) // self.batch_size
+        full = len(self.labels) // self.batch_size
+        return min(full, self.max_batches) if self.max_batches else full
 
     def order(self, epoch: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)

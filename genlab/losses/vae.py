@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+VAE_LOSSES = ("bernoulli", "gaussian")  # the decoder's likelihood: the `loss=` names for model=vae
+
 
 def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag(exp(logvar))) || N(0, I)) per row (Kingma & Welling 2014, appendix B)."""
@@ -49,6 +51,12 @@ class VAELoss:
     pixel_mean: bool = False
     binarize: bool = False  # dynamic binarisation: x ~ Bernoulli(x) at every step
 
+    def __post_init__(self):
+        if self.recon not in VAE_LOSSES:
+            raise ValueError(
+                f"recon={self.recon} is not known; choose one of {', '.join(VAE_LOSSES)}"
+            )
+
     def __call__(self, logits, x, mu, logvar) -> dict[str, torch.Tensor]:
         kl = kl_normal(mu, logvar)
         if self.recon == "bernoulli":
@@ -62,6 +70,3 @@ class VAELoss:
             r = r / x[0].numel()
         loss = (self.recon_weight * r + self.beta * kl).mean()
         return {"loss": loss, "recon": nll.mean(), "kl": kl.mean(), "neg_elbo": (nll + kl).mean()}
-
-
-VAE_LOSSES = ("bernoulli", "gaussian")

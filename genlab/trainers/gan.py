@@ -61,7 +61,7 @@ class GANTask:
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_d.step()
-        # (2) Update G every d_steps batches, g_steps times: maximize log D(G(z)) (non-saturating)
+        # (2) Update G every d_steps batches, g_steps times: maximize log D(G(z)) (or the variant)
         if (step + 1) % self.d_steps == 0:
             for i in range(self.g_steps):
                 if i > 0:

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from genlab.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from genlab.data.loader import ResidentLoader
 from genlab.logger import RunLogger
+from genlab.trainers.health import HealthWatch
 
 
 @dataclass
@@ -35,8 +36,10 @@ class Trainer:
         run_dir: Path,
         settings: LoopSettings,
         config: dict | None = None,
+        health: HealthWatch | None = None,
     ):
         self.task, self.loader, self.settings = task, loader, settings
+        self.health = health  # warns once when D has won (GANs); fed the logged scalars
         self.run_dir = Path(run_dir)
         self.config = config or {}  # the resolved run config, kept in every checkpoint
         self.step = 0  # steps done
@@ -107,6 +110,8 @@ class Trainer:
                     if self.step % s.log_every == 0 or self.step == self.total_steps:
                         last = {k: v.item() for k, v in scalars.items()}  # the one host sync
                         self.logger.scalars(last, self.step)
+                        if self.health and (warning := self.health.update(last, self.step)):
+                            self.logger.text("health", warning, self.step)
                         bar.set_postfix({k: f"{v:.3g}" for k, v in last.items()})
                     if self.step % s.checkpoint_every == 0:
                         self.save()

@@ -41,12 +41,14 @@ class VAETask:
     def grids(self) -> dict[str, tuple[torch.Tensor, int]]:
         was_training = self.vae.training
         self.vae.eval()
-        x = self.fixed_x
+        cols = min(8, len(self.fixed_x))  # 4 x 8 inputs; fewer for a data set under 32 images
+        x = self.fixed_x[: len(self.fixed_x) // cols * cols]
         recon = torch.sigmoid(self.vae.decode(self.vae.encode(x)[0]))
-        pairs = torch.stack([x.view(4, 8, *x.shape[1:]), recon.view(4, 8, *x.shape[1:])], dim=1)
+        shape = (-1, cols, *x.shape[1:])
+        pairs = torch.stack([x.view(shape), recon.view(shape)], dim=1)
         out = {
             "samples": (torch.sigmoid(self.vae.decode(self.fixed_z)), 8),
-            "reconstructions": (pairs.flatten(0, 2), 8),  # rows: inputs, then their reconstructions
+            "reconstructions": (pairs.flatten(0, 2), cols),  # rows: inputs, then reconstructions
         }
         if self.vae.latent_dim == 2:
             out["manifold"] = (self._manifold(20), 20)

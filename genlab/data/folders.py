@@ -1,0 +1,110 @@
+"""Image files as one uint8 tensor: CelebA through torchvision, and any folder of images.
+
+Every image is resized (shorter side) and center-cropped to a square, the usual DCGAN / VAE
+preprocessing for faces, then decoded once; training then indexes the resident tensor.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torchvision import datasets, transforms
+from torchvision.datasets.folder import IMG_EXTENSIONS
+
+from genlab.data.files import DataError
+
+CELEBA_FILES = [  # what torchvision.datasets.CelebA reads from <root>/celeba
+    "img_align_celeba",
+    "list_eval_partition.txt",
+    "identity_CelebA.txt",
+    "list_attr_celeba.txt",
+    "list_bbox_celeba.txt",
+    "list_landmarks_align_celeba.txt",
+]
+
+
+def square(image_size: int, channels: int = 3):
+    mode = {1: "L", 3: "RGB"}[channels]
+    return transforms.Compose(
+        [
+            partial(Image.Image.convert, mode=mode),
+            transforms.Resize(image_size),
+            transforms.CenterCrop(image_size),
+            transforms.PILToTensor(),  # uint8 (C, H, W)
+        ]
+    )
+
+
+class _Images(torch.utils.data.Dataset):
+    """The images of a torchvision data set, or of a list of files, without their targets."""
+
+    def __init__(self, source, transform=None):
+        self.source, self.transform = source, transform
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        if self.transform is None:  # a torchvision set that transforms itself
+            return self.source[i][0]
+        with Image.open(self.source[i]) as im:
+            return self.transform(im)
+
+
+def decode_all(images: torch.utils.data.Dataset, shape) -> torch.Tensor:
+    """Decodes every image once into one preallocated uint8 (N, C, H, W) tensor."""
+    out = torch.empty(len(images), *shape, dtype=torch.uint8)
+    workers = 0 if len(images) < 2000 else min(8, os.cpu_count() or 1)
+    loader = torch.utils.data.DataLoader(images, batch_size=256, num_workers=workers)
+    i = 0
+    for batch in loader:
+        out[i : i + len(batch)] = batch
+        i += len(batch)
+    return out
+
+
+def load_celeba(root: Path, split: str, image_size: int = 64):
+    """CelebA's official split (train 162,770 / test 19,962 images); labels are all 0."""
+    folder = Path(root) / "celeba"
+    missing = [n for n in CELEBA_FILES if not (folder / n).exists()]
+    if missing:
+        raise DataError(
+            f"CelebA files not found: put {', '.join(missing)} into {folder} (torchvision's "
+            "layout: unzip img_align_celeba.zip there), or set data.root to a folder with celeba/"
+        )
+    try:
+        ds = datasets.CelebA(str(root), split=split, target_type=[], transform=square(image_size))
+    except RuntimeError as e:  # torchvision's MD5 check of the list files failed
+        raise DataError(f"CelebA files under {folder} are corrupt or incomplete ({e})") from None
+    images = decode_all(_Images(ds), (3, image_size, image_size))
+    return images, torch.zeros(len(images), dtype=torch.long), 1
+
+
+def load_image_folder(path: str | Path, image_size: int = 64, channels: int = 3):
+    """One subfolder per class (torchvision's ImageFolder; labels = class index) or a flat
+    folder of images (labels all 0)."""
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        raise DataError(f"data.path={path} is not a folder; point it at a folder of images")
+    if any(_image_files(d) for d in path.iterdir() if d.is_dir()):
+        ds = datasets.ImageFolder(str(path), transform=square(image_size, channels))
+        images = decode_all(_Images(ds), (channels, image_size, image_size))
+        return images, torch.tensor(ds.targets, dtype=torch.long), len(ds.classes)
+    files = _image_files(path)
+    if not files:
+        raise DataError(
+            f"no images in data.path={path}: put {', '.join(IMG_EXTENSIONS)} files there, or in "
+            "one subfolder per class"
+        )
+    images = decode_all(
+        _Images(files, square(image_size, channels)), (channels, image_size, image_size)
+    )
+    return images, torch.zeros(len(images), dtype=torch.long), 1
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMG_EXTENSIONS)
