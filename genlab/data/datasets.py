@@ -7,16 +7,10 @@ from dataclasses import dataclass
 import torch
 
 from genlab.data.files import DataError, data_root, ensure_raw_files
-<<<<<<< HEAD
-from genlab.data.synthetic import synthetic_images
-
-DATASETS = ("mnist", "fashion_mnist", "synthetic")
-=======
 from genlab.data.folders import load_celeba, load_image_folder
 from genlab.data.synthetic import synthetic_images
 
 DATASETS = ("mnist", "fashion_mnist", "synthetic", "celeba", "image_folder")
->>>>>>> issue3
 _TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 
 
@@ -35,23 +29,13 @@ class ImageSet:
 
 
 def load_images(name: str, split: str = "train", root: str | None = None, **options) -> ImageSet:
-<<<<<<< HEAD
-    """split: "train" or "test". options: the synthetic set's size, image_shape, num_classes."""
-=======
     """split: "train" or "test". options: the synthetic set's size, image_shape, num_classes;
     celeba's and image_folder's image_size; image_folder's path and channels (it has no split)."""
->>>>>>> issue3
     if split not in ("train", "test"):
         raise ValueError(f"split={split} is not known; choose train or test")
     if name == "synthetic":
         size = options.get("size", 256)
         images, labels = synthetic_images(
-<<<<<<< HEAD
-            size, options.get("image_shape", (1, 28, 28)), options.get("num_classes", 10),
-            seed=0 if split == "train" else 1,
-        )
-        return ImageSet(images, labels, options.get("num_classes", 10))
-=======
             size,
             options.get("image_shape", (1, 28, 28)),
             options.get("num_classes", 10),
@@ -66,7 +50,6 @@ def load_images(name: str, split: str = "train", root: str | None = None, **opti
         return ImageSet(
             *load_image_folder(options["path"], **{k: options[k] for k in keys if k in options})
         )
->>>>>>> issue3
     if name in _TORCHVISION:
         return _torchvision_set(_TORCHVISION[name], data_root(root), split == "train")
     raise ValueError(f"data={name} is not known; choose one of {', '.join(DATASETS)}")
