@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from genlab import distributed
 from genlab.data import DATASETS, ImageSet, ResidentLoader, load_images
 from genlab.losses import GAN_LOSSES, VAE_LOSSES
 from genlab.losses.vae import VAELoss
@@ -68,6 +69,8 @@ def validate(c: dict) -> None:
         _positive(f"trainer.{key}", t[key])
     if t["max_steps"] is not None:
         _positive("trainer.max_steps", t["max_steps"])
+    if c.get("threads") is not None:
+        _positive("threads", c["threads"])
 
 
 def make_device(name: str) -> torch.device:
@@ -130,14 +133,29 @@ def make_task(c: dict, data: ImageSet, device: torch.device):
     )
 
 
-def make_trainer(cfg: DictConfig, run_dir: Path) -> Trainer:
+def make_loader(c: dict, data: ImageSet, device, ranks: distributed.Ranks) -> ResidentLoader:
+    batch = c["data"]["batch_size"]  # the global batch: under torchrun each rank takes 1/N of it
+    if not ranks.active:
+        return ResidentLoader(data, batch, device, seed=c["seed"])
+    try:
+        return distributed.ShardedLoader(data, batch, device, ranks, seed=c["seed"])
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+def make_trainer(cfg: DictConfig, run_dir: Path, ranks: distributed.Ranks | None = None) -> Trainer:
     c = to_dict(cfg)
     validate(c)
-    device = make_device(c["device"]["name"])
-    torch.manual_seed(c["seed"])
+    ranks = ranks or distributed.Ranks()
+    device = distributed.local_device(make_device(c["device"]["name"]), ranks)
+    if c.get("threads"):  # CPU threads of this process: parallel jobs should share the cores
+        torch.set_num_threads(c["threads"])
+    torch.manual_seed(c["seed"])  # the same on every rank: global-batch draws stay in step
     data = make_data(c)
     task = make_task(c, data, device)
-    loader = ResidentLoader(data, c["data"]["batch_size"], device, seed=c["seed"])
+    loader = make_loader(c, data, device, ranks)
+    if ranks.active:
+        distributed.wrap_task(task, ranks)
     t = c["trainer"]
     settings = LoopSettings(**{k: t[k] for k in LoopSettings.__dataclass_fields__})
-    return Trainer(task, loader, run_dir, settings, config=c)
+    return Trainer(task, loader, run_dir, settings, config=c, ranks=ranks)

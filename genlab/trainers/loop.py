@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from tqdm.auto import tqdm
 
+from genlab import distributed
 from genlab.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from genlab.data.loader import ResidentLoader
 from genlab.logger import RunLogger
@@ -35,8 +36,10 @@ class Trainer:
         run_dir: Path,
         settings: LoopSettings,
         config: dict | None = None,
+        ranks: distributed.Ranks | None = None,
     ):
         self.task, self.loader, self.settings = task, loader, settings
+        self.ranks = ranks or distributed.Ranks()  # under torchrun, rank 0 alone writes files
         self.run_dir = Path(run_dir)
         self.config = config or {}  # the resolved run config, kept in every checkpoint
         self.step = 0  # steps done
@@ -74,7 +77,8 @@ class Trainer:
         set_rng_state(state["rng"])
 
     def save(self) -> None:
-        save_checkpoint(self.checkpoint_path, self.state_dict())
+        if self.ranks.main:
+            save_checkpoint(self.checkpoint_path, self.state_dict())
 
     def resume(self) -> None:
         self.load_state_dict(load_checkpoint(self.checkpoint_path))
@@ -83,7 +87,8 @@ class Trainer:
     def fit(self) -> dict[str, float]:
         """Trains to the end; returns the last logged value of every scalar."""
         s = self.settings
-        self.logger = RunLogger(self.run_dir, purge_step=self.step or None)
+        main = self.ranks.main
+        self.logger = RunLogger(self.run_dir, self.step or None) if main else distributed.NullLogger()
         for m in self.task.modules.values():
             m.train()
         if self.step == 0:
@@ -93,7 +98,7 @@ class Trainer:
         bar = tqdm(
             total=self.total_steps,
             initial=self.step,
-            disable=not s.progress,
+            disable=not s.progress or not main,
             desc=f"epoch {self.epoch + 1}/{s.epochs}",
             dynamic_ncols=True,
         )
@@ -105,6 +110,7 @@ class Trainer:
                     self.batch += 1
                     bar.update()
                     if self.step % s.log_every == 0 or self.step == self.total_steps:
+                        scalars = distributed.mean_over_ranks(scalars, self.ranks)
                         last = {k: v.item() for k, v in scalars.items()}  # the one host sync
                         self.logger.scalars(last, self.step)
                         bar.set_postfix({k: f"{v:.3g}" for k, v in last.items()})
@@ -125,7 +131,8 @@ class Trainer:
         return last
 
     def _log_images(self, png: bool) -> None:
-        self.logger.images(self.task.grids(), self.step, png=png)
+        if self.ranks.main:
+            self.logger.images(self.task.grids(), self.step, png=png)
 
     def close(self) -> None:
         if self.logger is not None:
