@@ -5,12 +5,15 @@ the logs and the checkpoints. Every rank takes a disjoint slice of the same glob
 every random draw with one row per image (the GAN's z, the VAE's eps) is made for the whole
 global batch on every rank, which then keeps its rows. So the ranks see different noise, and
 N processes with per-rank batch B/N follow a 1-process run with batch B to float tolerance.
-GAN generators use SyncBatchNorm, so batch statistics are those of the global batch too.
+On GPUs BatchNorm becomes SyncBatchNorm, so GAN generators normalise with global-batch
+statistics too; on the CPU (no SyncBatchNorm there) each rank normalises its own shard, so a
+GAN with BatchNorm trains correctly but does not match the 1-process run bit for bit.
 Outside torchrun nothing here does anything.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass
 
@@ -118,6 +121,14 @@ class ShardedPrior:
         return z[self.ranks.rank * n : (self.ranks.rank + 1) * n]
 
 
+# newer torch names broadcast_buffers=False forward_sync_buffers=False
+_NO_BUFFER_SYNC = (
+    {"forward_sync_buffers": False}
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+    else {"broadcast_buffers": False}
+)
+
+
 class _DDP(DistributedDataParallel):
     """DDP whose wrapped model's own attributes (decode, latent_dim, ...) stay reachable."""
 
@@ -132,8 +143,8 @@ def wrap_task(task, r: Ranks) -> None:
     """Puts the task's networks under DDP and its priors / VAE noise on global-batch draws.
 
     task.modules keeps the bare networks, so checkpoints look the same as a 1-process run's.
-    broadcast_buffers=False: SyncBatchNorm keeps running statistics equal on every rank, and
-    rank 0 alone can then draw image grids without a collective call.
+    No buffer sync at each forward, so rank 0 alone can draw image grids without a collective
+    call; SyncBatchNorm (GPUs) keeps running statistics equal on every rank anyway.
     """
     for name, value in list(vars(task).items()):
         if isinstance(value, Prior):
@@ -141,9 +152,11 @@ def wrap_task(task, r: Ranks) -> None:
         elif isinstance(value, nn.Module) and any(p.requires_grad for p in value.parameters()):
             if hasattr(value, "reparameterize"):  # the VAE: eps for the global batch, too
                 value.reparameterize = _sharded_reparameterize(r)
-            nn.SyncBatchNorm.convert_sync_batchnorm(value)  # in place below the top module
-            device_ids = [value_device(value).index] if value_device(value).type == "cuda" else None
-            setattr(task, name, _DDP(value, device_ids=device_ids, broadcast_buffers=False))
+            device_ids = None
+            if value_device(value).type == "cuda":  # SyncBatchNorm works on GPUs only
+                nn.SyncBatchNorm.convert_sync_batchnorm(value)  # in place below the top module
+                device_ids = [value_device(value).index]
+            setattr(task, name, _DDP(value, device_ids=device_ids, **_NO_BUFFER_SYNC))
 
 
 def value_device(module: nn.Module) -> torch.device:

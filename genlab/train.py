@@ -49,12 +49,14 @@ def main(cfg: DictConfig):
 
 
 def _run(cfg: DictConfig, run_dir: Path, ranks: distributed.Ranks):
+    sweeper = HydraConfig.get().runtime.choices.get("hydra/sweeper", "")
+    if sweeper.startswith("optuna") and cfg.objective is None:
+        raise ConfigError(f"hydra/sweeper={sweeper} needs objective=<metric to minimise>, e.g. fid")
     if cfg.resume_sweep and read_status(run_dir).get("status") == "finished":
         print(f"skipped (finished in an earlier launch): {run_dir}")
         return objective(read_status(run_dir).get("result", {}), cfg.objective)
     with JobRecord(run_dir) if ranks.main else nullcontext() as job:
         trainer = make_trainer(cfg, run_dir, ranks)
-        print("THREADS", __import__("torch").get_num_threads(), __import__("os").environ.get("OMP_NUM_THREADS"))
         if cfg.resume_sweep and trainer.checkpoint_path.is_file():
             trainer.resume()  # an interrupted job of the sweep: on from its last checkpoint
             print(f"resumed from step {trainer.step}: {run_dir}")
@@ -65,7 +67,8 @@ def _run(cfg: DictConfig, run_dir: Path, ranks: distributed.Ranks):
         value = objective(result, cfg.objective)
         if job is not None:
             job.result = result
-    print(f"run directory: {run_dir}")
+    if ranks.main:
+        print(f"run directory: {run_dir}")
     return value
 
 
