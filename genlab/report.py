@@ -189,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     metrics = a.metrics.split(",") if a.metrics else found
     for m in [*metrics, *([a.sort] if a.sort else [])]:
         if m not in found:
-            print(f"error: no job has metric {m}; the jobs have {', '.join(found)}", file=sys.stderr)
+            print(
+                f"error: no job has metric {m}; the jobs have {', '.join(found)}", file=sys.stderr
+            )
             return 2
     keys = swept_keys(jobs)
     jobs = sort_jobs(jobs, a.sort, a.descending)
@@ -214,8 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     x = a.plot or (keys[0] if keys else None)
     if x is not None:
         if x not in keys:
-            print(f"error: --plot {x} is not a swept key; choose one of {', '.join(keys)}",
-                  file=sys.stderr)
+            print(
+                f"error: --plot {x} is not a swept key; choose one of {', '.join(keys)}",
+                file=sys.stderr,
+            )
             return 2
         ys = a.y.split(",") if a.y else ([a.sort] if a.sort else metrics)
         plot(jobs, x, ys, keys, out / "report.png")

@@ -1,6 +1,6 @@
-"""What a run leaves for its sweep: status.json (running / finished / failed, wall time, the one-line
-error, the returned result) and error.txt (the traceback), and what a resumed sweep does with a
-job that already ran. Plain Python: the entrypoint passes run directories and dicts in.
+"""What a run leaves for its sweep: status.json (running / finished / failed, wall time, the
+one-line error, the returned result) and error.txt (the traceback), and what a resumed sweep
+does with a job that already ran. Plain Python: the entrypoint passes run directories in.
 """
 
 from __future__ import annotations

@@ -25,7 +25,9 @@ from genlab.sweep import JobRecord, objective, read_status
 
 # conf/hydra/launcher/*.yaml set a few keys of the plugins' own configs, which Hydra 1.3 merges
 # onto the plugin's schema of the same name (and warns that it may stop doing so one day).
-warnings.filterwarnings("ignore", message=r"\s*'hydra/launcher/.*' is validated against ConfigStore")
+warnings.filterwarnings(
+    "ignore", message=r"\s*'hydra/launcher/.*' is validated against ConfigStore"
+)
 # ${genlab.first:a,b}: a unless it is null (the sweep directory: resume_sweep, else a new one)
 OmegaConf.register_new_resolver(
     "genlab.first", lambda *xs: next((x for x in xs if x is not None), None), replace=True

@@ -12,7 +12,7 @@ import torch
 from genlab.build import make_trainer
 from genlab.checkpoint import load_checkpoint
 from genlab.report import main as report
-from genlab.sweep import read_status
+from genlab.sweep import JobRecord, objective, read_status
 from tests.conftest import REPO, TINY
 
 VAE = ["model=vae", "data.batch_size=16", *[o for o in TINY if not o.startswith("data.batch")]]
@@ -35,7 +35,11 @@ def report_rows(sweep_dir, *args):
 def test_joblib_sweep_runs_every_job_and_reports_the_failed_one(run_cli, tmp_path):
     sweep_dir = tmp_path / "sweep"
     result, jobs = sweep(
-        run_cli, "hydra/launcher=joblib", "arch=mlp,cnn", "optimizer.lr=1e-3,-1", sweep_dir=sweep_dir
+        run_cli,
+        "hydra/launcher=joblib",
+        "arch=mlp,cnn",
+        "optimizer.lr=1e-3,-1",
+        sweep_dir=sweep_dir,
     )
     assert result.returncode != 0  # Hydra still reports the failure once every job has run
     names = {job.name for job in jobs}
@@ -50,7 +54,9 @@ def test_joblib_sweep_runs_every_job_and_reports_the_failed_one(run_cli, tmp_pat
     assert len(rows) == 4
     assert [r["status"] for r in rows] == ["finished", "finished", "failed", "failed"]
     assert float(rows[0]["loss"]) <= float(rows[1]["loss"])
-    assert rows[2]["error"] == "ConfigError: optimizer.lr=-1 is not allowed; it must be a number > 0"
+    assert (
+        rows[2]["error"] == "ConfigError: optimizer.lr=-1 is not allowed; it must be a number > 0"
+    )
     assert (sweep_dir / "report.png").stat().st_size > 0
     assert "optimizer.lr=-1" in (sweep_dir / "report.md").read_text().split("failed:")[1]
 
@@ -122,3 +128,26 @@ def test_two_ddp_processes_match_one_process_with_the_same_global_batch(compose_
     b = one.state_dict()["models"]["vae"]
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in b)
     assert len(list((tmp_path / "ddp").glob("events.out.tfevents.*"))) == 1  # rank 0's only
+
+
+def test_job_record_keeps_the_status_and_the_one_line_error(tmp_path):
+    with pytest.raises(ValueError), JobRecord(tmp_path):
+        assert read_status(tmp_path)["status"] == "running"
+        raise ValueError("lr=-1 is not allowed\nsecond line")
+    status = read_status(tmp_path)
+    assert status["status"] == "failed"
+    assert status["error"] == "ValueError: lr=-1 is not allowed"
+    assert "Traceback" in (tmp_path / "error.txt").read_text()
+    with JobRecord(tmp_path) as job:
+        job.result = {"loss": 2.5, "note": "text"}
+    assert read_status(tmp_path)["result"] == {"loss": 2.5}
+    assert not (tmp_path / "error.txt").exists()
+
+
+def test_objective_is_one_float_and_names_what_the_run_returned():
+    assert objective({"loss": 2.5}, None) == {"loss": 2.5}
+    assert objective({"loss": 2.5}, "loss") == 2.5
+    with pytest.raises(ValueError, match="objective=fid .* it returned kl, loss"):
+        objective({"loss": 2.5, "kl": 1.0}, "fid")
+    with pytest.raises(ValueError, match="NaN"):
+        objective({"loss": float("nan")}, "loss")

@@ -88,7 +88,9 @@ class Trainer:
         """Trains to the end; returns the last logged value of every scalar."""
         s = self.settings
         main = self.ranks.main
-        self.logger = RunLogger(self.run_dir, self.step or None) if main else distributed.NullLogger()
+        self.logger = (
+            RunLogger(self.run_dir, self.step or None) if main else distributed.NullLogger()
+        )
         for m in self.task.modules.values():
             m.train()
         if self.step == 0:
