@@ -78,13 +78,6 @@ def _is_number(v) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def resume_action(run_dir: Path, checkpoint: Path) -> str:
-    """For a resumed sweep: "skip" a finished job, "resume" one with a checkpoint, else "start"."""
-    if read_status(run_dir).get("status") == "finished":
-        return "skip"
-    return "resume" if Path(checkpoint).is_file() else "start"
-
-
 def objective(result: dict, name: str | None):
     """The value a sweeper sees: the whole result, or (name set) that one metric as a float."""
     if name is None:
