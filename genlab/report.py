@@ -139,13 +139,15 @@ def plot(jobs: list[Job], x: str, ys: list[str], keys: list[str], path: Path) ->
                 )
         for label, points in sorted(groups.items()):
             points.sort()
-            ax.plot(*zip(*points, strict=True), marker="o", label=label)
+            style = "-" if numeric else "none"  # no lines between unordered categories
+            ax.plot(*zip(*points, strict=True), marker="o", linestyle=style, label=label)
         ax.set_title(y)
         ax.set_xlabel(x)
         if numeric and len(xs) > 2 and min(map(float, xs)) > 0:
             ax.set_xscale("log")
         if not numeric:
             ax.set_xticks(range(len(xs)), xs)
+            ax.set_xlim(-0.5, len(xs) - 0.5)
         ax.grid(alpha=0.3)
         if groups:
             ax.legend(fontsize=7)
