@@ -20,6 +20,9 @@ install: $(VENV)/.installed ## Create .venv and install genlab (editable) with i
 train: $(VENV)/.installed ## Train the default model on MNIST (extra overrides: make train ARGS="model=gan arch=cnn")
 	$(BIN)/python -m genlab.train $(ARGS)
 
+report: $(VENV)/.installed ## Table and plot of a sweep (make report ARGS="outputs/multirun/<time> --sort fid")
+	$(BIN)/python -m genlab.report $(ARGS)
+
 test: $(VENV)/.installed ## Run the test suite
 	$(BIN)/python -m pytest $(ARGS)
 
@@ -37,4 +40,4 @@ tensorboard: $(VENV)/.installed ## Open TensorBoard on every run under outputs/
 clean: ## Remove caches (keeps .venv, data/ and outputs/)
 	rm -rf .pytest_cache .ruff_cache $$(find . -name __pycache__ -not -path './$(VENV)/*')
 
-.PHONY: help install train test lint format tensorboard clean
+.PHONY: help install train report test lint format tensorboard clean

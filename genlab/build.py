@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from genlab import distributed
 from genlab.data import DATASETS, ImageSet, ResidentLoader, load_images
 from genlab.losses import GAN_LOSSES, VAE_LOSSES
 from genlab.losses.vae import VAELoss
@@ -68,6 +69,8 @@ def validate(c: dict) -> None:
     if health.get("window") is not None:
         _positive("trainer.health.window", health["window"])
         _positive("trainer.health.d_loss_below", health["d_loss_below"], float, zero_ok=True)
+    if c.get("threads") is not None:
+        _positive("threads", c["threads"])
 
 
 VAE_LOSS_KEYS = ("beta", "recon_weight", "pixel_mean", "binarize")
@@ -210,19 +213,33 @@ def make_task(c: dict, data: ImageSet, device: torch.device):
     )
 
 
-def make_trainer(cfg: DictConfig, run_dir: Path) -> Trainer:
+def make_loader(c: dict, data: ImageSet, device, ranks: distributed.Ranks) -> ResidentLoader:
+    batch = c["data"]["batch_size"]  # the global batch: under torchrun each rank takes 1/N of it
+    cap = c["trainer"].get("batches_per_epoch")
+    if not ranks.active:
+        return ResidentLoader(data, batch, device, c["seed"], cap)
+    try:
+        return distributed.ShardedLoader(data, batch, device, ranks, c["seed"], cap)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+def make_trainer(cfg: DictConfig, run_dir: Path, ranks: distributed.Ranks | None = None) -> Trainer:
     c = to_dict(cfg)
     validate(c)
-    device = make_device(c["device"]["name"])
-    torch.manual_seed(c["seed"])
+    ranks = ranks or distributed.Ranks()
+    device = distributed.local_device(make_device(c["device"]["name"]), ranks)
+    if c.get("threads"):  # CPU threads of this process: parallel jobs should share the cores
+        torch.set_num_threads(c["threads"])
+    torch.manual_seed(c["seed"])  # the same on every rank: global-batch draws stay in step
     data = make_data(c)
     task = make_task(c, data, device)
+    loader = make_loader(c, data, device, ranks)
+    if ranks.active:
+        distributed.wrap_task(task, ranks)
     t = c["trainer"]
-    loader = ResidentLoader(
-        data, c["data"]["batch_size"], device, c["seed"], t.get("batches_per_epoch")
-    )
     settings = LoopSettings(**{k: t[k] for k in LoopSettings.__dataclass_fields__})
-    return Trainer(task, loader, run_dir, settings, config=c, health=make_health(c))
+    return Trainer(task, loader, run_dir, settings, config=c, health=make_health(c), ranks=ranks)
 
 
 def make_health(c: dict) -> HealthWatch | None:

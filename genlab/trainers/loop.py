@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from tqdm.auto import tqdm
 
+from genlab import distributed
 from genlab.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from genlab.data.loader import ResidentLoader
 from genlab.logger import RunLogger
@@ -37,9 +38,11 @@ class Trainer:
         settings: LoopSettings,
         config: dict | None = None,
         health: HealthWatch | None = None,
+        ranks: distributed.Ranks | None = None,
     ):
         self.task, self.loader, self.settings = task, loader, settings
         self.health = health  # warns once when D has won (GANs); fed the logged scalars
+        self.ranks = ranks or distributed.Ranks()  # under torchrun, rank 0 alone writes files
         self.run_dir = Path(run_dir)
         self.config = config or {}  # the resolved run config, kept in every checkpoint
         self.step = 0  # steps done
@@ -77,7 +80,8 @@ class Trainer:
         set_rng_state(state["rng"])
 
     def save(self) -> None:
-        save_checkpoint(self.checkpoint_path, self.state_dict())
+        if self.ranks.main:
+            save_checkpoint(self.checkpoint_path, self.state_dict())
 
     def resume(self) -> None:
         self.load_state_dict(load_checkpoint(self.checkpoint_path))
@@ -86,7 +90,10 @@ class Trainer:
     def fit(self) -> dict[str, float]:
         """Trains to the end; returns the last logged value of every scalar."""
         s = self.settings
-        self.logger = RunLogger(self.run_dir, purge_step=self.step or None)
+        main = self.ranks.main
+        self.logger = (
+            RunLogger(self.run_dir, self.step or None) if main else distributed.NullLogger()
+        )
         for m in self.task.modules.values():
             m.train()
         if self.step == 0:
@@ -96,7 +103,7 @@ class Trainer:
         bar = tqdm(
             total=self.total_steps,
             initial=self.step,
-            disable=not s.progress,
+            disable=not s.progress or not main,
             desc=f"epoch {self.epoch + 1}/{s.epochs}",
             dynamic_ncols=True,
         )
@@ -108,6 +115,7 @@ class Trainer:
                     self.batch += 1
                     bar.update()
                     if self.step % s.log_every == 0 or self.step == self.total_steps:
+                        scalars = distributed.mean_over_ranks(scalars, self.ranks)
                         last = {k: v.item() for k, v in scalars.items()}  # the one host sync
                         self.logger.scalars(last, self.step)
                         if self.health and (warning := self.health.update(last, self.step)):
@@ -130,7 +138,8 @@ class Trainer:
         return last
 
     def _log_images(self, png: bool) -> None:
-        self.logger.images(self.task.grids(), self.step, png=png)
+        if self.ranks.main:
+            self.logger.images(self.task.grids(), self.step, png=png)
 
     def close(self) -> None:
         if self.logger is not None:

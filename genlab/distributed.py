@@ -1,0 +1,190 @@
+"""One run on several processes: `torchrun --nproc_per_node=N -m genlab.train ...`.
+
+DistributedDataParallel with gloo on the CPU and nccl on GPUs. Rank 0 owns the run directory,
+the logs and the checkpoints. Every rank takes a disjoint slice of the same global batch, and
+every random draw with one row per image (the GAN's z, the VAE's eps) is made for the whole
+global batch on every rank, which then keeps its rows. So the ranks see different noise, and
+N processes with per-rank batch B/N follow a 1-process run with batch B to float tolerance.
+On GPUs BatchNorm becomes SyncBatchNorm, so GAN generators normalise with global-batch
+statistics too; on the CPU (no SyncBatchNorm there) each rank normalises its own shard, so a
+GAN with BatchNorm trains correctly but does not match the 1-process run bit for bit.
+Outside torchrun nothing here does anything.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from genlab.data.datasets import ImageSet
+from genlab.data.loader import ResidentLoader
+from genlab.priors import Prior
+
+
+@dataclass(frozen=True)
+class Ranks:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:  # the one process that writes files
+        return self.rank == 0
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+
+def from_env() -> Ranks:
+    """The ranks torchrun describes in RANK / WORLD_SIZE / LOCAL_RANK; one process otherwise."""
+    e = os.environ
+    return Ranks(int(e.get("RANK", 0)), int(e.get("WORLD_SIZE", 1)), int(e.get("LOCAL_RANK", 0)))
+
+
+def start(use_cuda: bool) -> Ranks:
+    """Joins the process group (nccl on GPUs, gloo on the CPU) when torchrun started us."""
+    r = from_env()
+    if r.active and not dist.is_initialized():
+        if use_cuda:
+            torch.cuda.set_device(r.local_rank)
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    return r
+
+
+def stop(r: Ranks) -> None:
+    if r.active and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def local_device(device: torch.device, r: Ranks) -> torch.device:
+    """One GPU per process: cuda:LOCAL_RANK."""
+    return torch.device("cuda", r.local_rank) if r.active and device.type == "cuda" else device
+
+
+def broadcast(value, r: Ranks):
+    """Rank 0's value (any picklable object) on every rank."""
+    if not r.active:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def mean_over_ranks(scalars: dict[str, torch.Tensor], r: Ranks) -> dict[str, torch.Tensor]:
+    """Each scalar averaged over the ranks: the value for the global batch (shards are equal)."""
+    if not r.active or not scalars:
+        return scalars
+    names = sorted(scalars)  # the same order on every rank
+    stacked = torch.stack([scalars[k].float() for k in names])
+    dist.all_reduce(stacked)
+    return dict(zip(names, stacked / r.world, strict=True))
+
+
+class ShardedLoader(ResidentLoader):
+    """ResidentLoader whose batch i on rank r is rows [r*b, (r+1)*b) of global batch i (b = B/N).
+
+    Every rank draws the same per-epoch permutation (it depends on (seed, epoch) only), so the
+    shards are disjoint and together are exactly the 1-process batch.
+    """
+
+    def __init__(
+        self,
+        data: ImageSet,
+        batch_size: int,
+        device,
+        r: Ranks,
+        seed: int = 0,
+        max_batches: int | None = None,
+    ):
+        if batch_size % r.world:
+            raise ValueError(
+                f"data.batch_size={batch_size} does not split over {r.world} processes; "
+                f"use a multiple of {r.world} (it is the global batch)"
+            )
+        super().__init__(data, batch_size, device, seed, max_batches)
+        self.ranks = r
+        self.local_batch = self.batch_size // r.world
+
+    def epoch(self, epoch: int, start: int = 0):
+        lo = self.ranks.rank * self.local_batch
+        for x, y in super().epoch(epoch, start):
+            yield x[lo : lo + self.local_batch], y[lo : lo + self.local_batch]
+
+
+class ShardedPrior:
+    """A prior whose n draws on rank r are rows [r*n, (r+1)*n) of one (N*n, dim) draw."""
+
+    def __init__(self, prior: Prior, r: Ranks):
+        self.prior, self.ranks = prior, r
+
+    def sample(self, n: int, dim: int, device=None, generator: torch.Generator | None = None):
+        z = self.prior.sample(n * self.ranks.world, dim, device=device, generator=generator)
+        return z[self.ranks.rank * n : (self.ranks.rank + 1) * n]
+
+
+# newer torch names broadcast_buffers=False forward_sync_buffers=False
+_NO_BUFFER_SYNC = (
+    {"forward_sync_buffers": False}
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+    else {"broadcast_buffers": False}
+)
+
+
+class _DDP(DistributedDataParallel):
+    """DDP whose wrapped model's own attributes (decode, latent_dim, ...) stay reachable."""
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.module, name)
+
+
+def wrap_task(task, r: Ranks) -> None:
+    """Puts the task's networks under DDP and its priors / VAE noise on global-batch draws.
+
+    task.modules keeps the bare networks, so checkpoints look the same as a 1-process run's.
+    No buffer sync at each forward, so rank 0 alone can draw image grids without a collective
+    call; SyncBatchNorm (GPUs) keeps running statistics equal on every rank anyway.
+    """
+    for name, value in list(vars(task).items()):
+        if isinstance(value, Prior):
+            setattr(task, name, ShardedPrior(value, r))
+        elif isinstance(value, nn.Module) and any(p.requires_grad for p in value.parameters()):
+            if hasattr(value, "reparameterize"):  # the VAE: eps for the global batch, too
+                value.reparameterize = _sharded_reparameterize(r)
+            device_ids = None
+            if value_device(value).type == "cuda":  # SyncBatchNorm works on GPUs only
+                nn.SyncBatchNorm.convert_sync_batchnorm(value)  # in place below the top module
+                device_ids = [value_device(value).index]
+            setattr(task, name, _DDP(value, device_ids=device_ids, **_NO_BUFFER_SYNC))
+
+
+def value_device(module: nn.Module) -> torch.device:
+    return next(module.parameters()).device
+
+
+def _sharded_reparameterize(r: Ranks):
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        n = mu.shape[0]
+        eps = torch.randn(n * r.world, *mu.shape[1:], dtype=mu.dtype, device=mu.device)
+        return mu + torch.exp(0.5 * logvar) * eps[r.rank * n : (r.rank + 1) * n]
+
+    return reparameterize
+
+
+class NullLogger:
+    """The logger of ranks other than 0: they train, rank 0 writes."""
+
+    def scalars(self, *args, **kwargs) -> None: ...
+    def images(self, *args, **kwargs) -> None: ...
+    def text(self, *args, **kwargs) -> None: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
