@@ -155,7 +155,10 @@ def cli(args: list[str] | None = None) -> None:
         )
         sys.exit(128 + e.signum)
     except KeyboardInterrupt:
-        print("interrupted again: stopped at once (an earlier checkpoint stays)", file=sys.stderr)
+        print(
+            "interrupted outside a step: stopped, no new checkpoint (earlier ones stay)",
+            file=sys.stderr,
+        )
         sys.exit(128 + signal.SIGINT)
     except (_JobFailed, NonFiniteError, *BAD_INPUT) as e:
         error = e.error if isinstance(e, _JobFailed) else e

@@ -13,6 +13,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from genlab.build import make_trainer
 from genlab.checkpoint import load_checkpoint
+from genlab.logger import RunLogger
+from genlab.train import cli
 from genlab.trainers.guards import Interrupted
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,6 +97,7 @@ def test_crash_or_sigint_then_resume_matches_the_uninterrupted_run(compose_cfg, 
         if step == 9:
             signal.raise_signal(signal.SIGINT)
 
+    handler = signal.getsignal(signal.SIGINT)
     try:
         with pytest.raises(Interrupted) as stop:
             train(cfg, tmp_path / "sigint", on_step=sigint)
@@ -102,7 +105,7 @@ def test_crash_or_sigint_then_resume_matches_the_uninterrupted_run(compose_cfg, 
         pytest.fail("SIGINT was not turned into a checkpoint and Interrupted")
     assert stop.value.step == 9 and stop.value.signum == signal.SIGINT
     assert load_checkpoint(tmp_path / "sigint" / "checkpoints" / "last.pt")["step"] == 9
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert signal.getsignal(signal.SIGINT) is handler  # restored
     train(cfg, tmp_path / "sigint", resume=True)
     assert logged(tmp_path / "sigint") == reference
 
@@ -131,68 +134,94 @@ def test_finished_run_resumes_to_nothing_and_can_be_extended(compose_cfg, tmp_pa
     assert steps == list(range(1, 25))
 
 
-# --- the real thing, in subprocesses --------------------------------------------------------
-# The driver runs the CLI and, right after logging step KILL_AT, flushes the logs and sends its
-# own process SIGNAL: a run dying mid-epoch with events on disk past its last checkpoint.
+# --- through the command line --------------------------------------------------------------
+CLI_RUN = ["data=synthetic", "device=cpu", "trainer.progress=false", "trainer.log_every=1"]
+
+
+def signal_after_logging(monkeypatch, step, sig):
+    """Right after logging `step`: flush the events, then send this process `sig`."""
+    scalars = RunLogger.scalars
+
+    def scalars_then_signal(self, values, at, prefix="train"):
+        scalars(self, values, at, prefix)
+        if at == step:
+            self.flush()
+            os.kill(os.getpid(), sig)
+
+    monkeypatch.setattr(RunLogger, "scalars", scalars_then_signal)
+
+
+def only_run(cwd):
+    (run,) = (cwd / "outputs" / "runs").iterdir()
+    return run
+
+
+@pytest.mark.parametrize(
+    "sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+)
+def test_signal_saves_a_checkpoint_and_says_how_to_resume(
+    tmp_path, monkeypatch, capsys, sig, status
+):
+    def not_caught(signum, frame):  # instead of dying, should genlab's handler be missing
+        raise RuntimeError(f"{signal.Signals(signum).name} reached the default handler")
+
+    previous = signal.signal(signal.SIGTERM, not_caught)
+    try:
+        monkeypatch.chdir(tmp_path)
+        signal_after_logging(monkeypatch, 7, sig)
+        with pytest.raises(SystemExit) as e:
+            cli([*CLI_RUN, "model=vae", *SHORT])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert e.value.code == status
+    run = only_run(tmp_path)
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"interrupted by {signal.Signals(sig).name} at step 7, checkpoint saved; resume with: "
+        f"python -m genlab.train resume={run.relative_to(tmp_path)}"
+    )
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 7
+    assert [s for s, _ in logged(run)["train/loss"]] == list(range(1, 8))  # flushed
+
+
+# The driver runs the command line and SIGKILLs its own process right after logging step 14:
+# a run dying mid-epoch, events on disk past its last checkpoint (step 10), nothing cleaned up.
 DRIVER = """
 import os, signal, sys
 from genlab.logger import RunLogger
 from genlab.train import cli
-kill_at, sig = int(os.environ["KILL_AT"]), getattr(signal, os.environ["SIGNAL"])
 scalars = RunLogger.scalars
-def scalars_then_signal(self, values, step, prefix="train"):
+def scalars_then_kill(self, values, step, prefix="train"):
     scalars(self, values, step, prefix)
-    if step == kill_at:
+    if step == 14:
         self.flush()
-        os.kill(os.getpid(), sig)
-RunLogger.scalars = scalars_then_signal
+        os.kill(os.getpid(), signal.SIGKILL)
+RunLogger.scalars = scalars_then_kill
 cli(sys.argv[1:])
 """
-CLI_RUN = ["data=synthetic", "device=cpu", "trainer.progress=false", "trainer.log_every=1"]
-
-
-def run_dir_of(tmp_path, name):
-    (run,) = (tmp_path / name / "outputs" / "runs").iterdir()
-    return run
-
-
-def cli_run(cwd, *args, kill_at=None, sig="SIGKILL", module="genlab.train"):
-    cwd.mkdir(exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "KILL_AT": str(kill_at), "SIGNAL": sig}
-    env["OMP_NUM_THREADS"] = "1"  # as in-process above
-    cmd = [sys.executable, "-c", DRIVER] if kill_at else [sys.executable, "-m", module]
-    return subprocess.run(
-        [*cmd, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.mark.slow
-def test_sigkill_mid_epoch_then_resume_matches_the_uninterrupted_run(tmp_path):
+def test_sigkill_mid_epoch_then_resume_matches_the_uninterrupted_run(tmp_path, monkeypatch, capsys):
     args = [*CLI_RUN, "model=cgan", *SHORT]
-    whole = cli_run(tmp_path / "whole", *args)
-    assert whole.returncode == 0, whole.stderr[-2000:]
-    killed = cli_run(tmp_path / "killed", *args, kill_at=14)
-    assert killed.returncode == -signal.SIGKILL
-    run = run_dir_of(tmp_path, "killed")
-    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 10
-    resumed = cli_run(tmp_path / "killed", f"resume={run.relative_to(tmp_path / 'killed')}")
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "resuming" in resumed.stdout and "at step 10" in resumed.stdout
-    assert logged(run) == logged(run_dir_of(tmp_path, "whole"))
-    assert len(list(run.glob("events.out.tfevents.*"))) == 2  # the same run directory
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("sig, status", [("SIGINT", 130), ("SIGTERM", 143)])
-def test_signal_saves_a_checkpoint_and_says_how_to_resume(tmp_path, sig, status):
-    result = cli_run(tmp_path / "run", *CLI_RUN, "model=vae", *SHORT, kill_at=7, sig=sig)
-    assert result.returncode == status, result.stderr[-2000:]
-    run = run_dir_of(tmp_path, "run")
-    line = result.stderr.strip().splitlines()[-1]
-    rel = run.relative_to(tmp_path / "run")
-    assert line == (
-        f"interrupted by {sig} at step 7, checkpoint saved; resume with: "
-        f"python -m genlab.train resume={rel}"
+    (tmp_path / "killed").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}  # one thread, as here
+    killed = subprocess.run(
+        [sys.executable, "-c", DRIVER, *args],
+        cwd=tmp_path / "killed",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 7
-    assert [s for s, _ in logged(run)["train/loss"]] == list(range(1, 8))  # flushed
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    run = only_run(tmp_path / "killed")
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 10
+
+    monkeypatch.chdir(tmp_path / "killed")
+    cli([f"resume={run.relative_to(tmp_path / 'killed')}"])
+    assert f"resuming {run.relative_to(tmp_path / 'killed')} at step 10" in capsys.readouterr().out
+    (tmp_path / "whole").mkdir()
+    monkeypatch.chdir(tmp_path / "whole")
+    cli(args)
+    assert logged(run) == logged(only_run(tmp_path / "whole"))  # every step once, bit-equal
+    assert len(list(run.glob("events.out.tfevents.*"))) == 2  # the same run directory
