@@ -17,6 +17,7 @@ from genlab.models import ARCHS, make_gan, make_vae
 from genlab.priors import PRIORS, make_prior
 from genlab.trainers.gan import GANTask
 from genlab.trainers.health import HealthWatch, bce_floor
+from genlab.trainers.guards import NAN_POLICIES
 from genlab.trainers.loop import LoopSettings, Trainer
 from genlab.trainers.vae import VAETask
 
@@ -49,6 +50,15 @@ def _positive(key: str, value, kind=int, zero_ok=False) -> None:
 
 def validate(c: dict) -> None:
     """Stops before any work on a value genlab cannot run, in one line."""
+    try:
+        _validate(c)
+    except (KeyError, TypeError) as e:  # a key deleted with ~key, or a group set to a scalar
+        raise ConfigError(
+            f"the config lacks a key genlab needs ({type(e).__name__}: {e})"
+        ) from None
+
+
+def _validate(c: dict) -> None:
     _choice("model", c["model"]["name"], MODELS)
     _choice("arch", c["arch"]["name"], ARCHS)
     _choice("data", c["data"]["name"], DATASETS)
@@ -71,6 +81,8 @@ def validate(c: dict) -> None:
         _positive("trainer.health.d_loss_below", health["d_loss_below"], float, zero_ok=True)
     if c.get("threads") is not None:
         _positive("threads", c["threads"])
+
+    _validate_run(c)
 
 
 VAE_LOSS_KEYS = ("beta", "recon_weight", "pixel_mean", "binarize")
@@ -152,6 +164,32 @@ def _check_gan_loss(loss: dict) -> None:
     _positive("loss.gp_weight", loss.get("gp_weight", 0.0), float, zero_ok=True)
 
 
+def _validate_run(c: dict) -> None:
+    """Types and ranges the checks above leave open: seed, switches, optimiser, sizes."""
+    if not isinstance(c["seed"], int) or isinstance(c["seed"], bool) or c["seed"] < 0:
+        raise ConfigError(f"seed={c['seed']} is not allowed; it must be an integer >= 0")
+    t = c["trainer"]
+    _choice("trainer.nan_policy", t.get("nan_policy", "stop"), NAN_POLICIES)
+    if not isinstance(t["progress"], bool):
+        raise ConfigError(f"trainer.progress={t['progress']} is not allowed; use true or false")
+    betas = c["optimizer"]["betas"]
+    if not (
+        isinstance(betas, list)
+        and len(betas) == 2
+        and all(
+            isinstance(b, int | float) and not isinstance(b, bool) and 0 <= b < 1 for b in betas
+        )
+    ):
+        raise ConfigError(f"optimizer.betas={betas} is not allowed; give two numbers in [0, 1)")
+    _positive("optimizer.weight_decay", c["optimizer"].get("weight_decay", 0.0), float, True)
+    for key in ("hidden", "layers", "channels"):
+        if key in c["arch"]:
+            _positive(f"arch.{key}", c["arch"][key])
+    for key in ("size", "num_classes"):
+        if key in c["data"]:
+            _positive(f"data.{key}", c["data"][key])
+
+
 def make_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -224,8 +262,11 @@ def make_loader(c: dict, data: ImageSet, device, ranks: distributed.Ranks) -> Re
         raise ConfigError(str(e)) from None
 
 
-def make_trainer(cfg: DictConfig, run_dir: Path, ranks: distributed.Ranks | None = None) -> Trainer:
-    c = to_dict(cfg)
+def make_trainer(
+    cfg: DictConfig | dict, run_dir: Path, ranks: distributed.Ranks | None = None
+) -> Trainer:
+    """cfg: the composed config, or the plain dict a checkpoint holds (on resume)."""
+    c = cfg if isinstance(cfg, dict) else to_dict(cfg)
     validate(c)
     ranks = ranks or distributed.Ranks()
     device = distributed.local_device(make_device(c["device"]["name"]), ranks)
@@ -238,7 +279,7 @@ def make_trainer(cfg: DictConfig, run_dir: Path, ranks: distributed.Ranks | None
     if ranks.active:
         distributed.wrap_task(task, ranks)
     t = c["trainer"]
-    settings = LoopSettings(**{k: t[k] for k in LoopSettings.__dataclass_fields__})
+    settings = LoopSettings(**{k: t[k] for k in LoopSettings.__dataclass_fields__ if k in t})
     return Trainer(task, loader, run_dir, settings, config=c, health=make_health(c), ranks=ranks)
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import pickle
 import random
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -23,25 +23,41 @@ def save_checkpoint(path: Path, state: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save({"format": FORMAT, **state}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save({"format": FORMAT, **state}, f)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename makes it the checkpoint
+        os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half
+    except BaseException:  # a full disk, a kill signal's KeyboardInterrupt, ...: keep the old one
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_checkpoint(path: Path) -> dict:
+    """The state saved by save_checkpoint; CheckpointError (one line) for anything else."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as e:
-        reason = str(e).strip().splitlines()[0][:100] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path} is not a readable genlab checkpoint ({reason})") from None
+        with warnings.catch_warnings():  # a foreign pickle's protocol warning is noise here
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch.load on arbitrary bytes raises nearly anything
+        raise CheckpointError(f"{path} is not a readable genlab checkpoint ({_why(e)})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a genlab checkpoint (format {FORMAT} expected)")
     return state
+
+
+def _why(e: Exception) -> str:
+    text = str(e).strip()
+    if "Weights only load failed" in text:
+        return "it holds Python objects, not only tensors; they are not loaded, for safety"
+    if isinstance(e, EOFError | zipfile.BadZipFile) or "zip archive" in text:
+        return "truncated or empty: was a write or a copy cut short?"
+    detail = f"{type(e).__name__}: {text.splitlines()[0][:80]}" if text else type(e).__name__
+    return f"not a file torch.save wrote; {detail}"
 
 
 def rng_state() -> dict:

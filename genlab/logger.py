@@ -25,7 +25,8 @@ class RunLogger:
     def images(self, grids: dict[str, tuple[torch.Tensor, int]], step: int, png: bool) -> None:
         """grids: name -> (images in [0, 1], (N, C, H, W); images per row)."""
         for name, (images, nrow) in grids.items():
-            grid = make_grid(images.float().cpu(), nrow=nrow, padding=2, pad_value=0.5)
+            images = images.float().cpu().nan_to_num(0.0)  # a diverged model: black, no warning
+            grid = make_grid(images, nrow=nrow, padding=2, pad_value=0.5)
             self.writer.add_image(f"images/{name}", grid, step)
             if png:
                 save_image(grid, self.run_dir / "images" / f"{name}_step{step:07d}.png")

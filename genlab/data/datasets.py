@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from genlab.data.files import DataError, data_root, ensure_raw_files
+from genlab.data.files import DataError, corrupt_file, data_root, ensure_raw_files
 from genlab.data.folders import load_celeba, load_image_folder
 from genlab.data.synthetic import synthetic_images
 
@@ -61,9 +61,7 @@ def _torchvision_set(folder: str, root, train: bool) -> ImageSet:
     ensure_raw_files(folder, root)
     try:
         ds = getattr(datasets, folder)(str(root), train=train, download=True)
-    except RuntimeError as e:  # a corrupt or truncated file
-        raise DataError(
-            f"{folder} files under {root / folder / 'raw'} are corrupt ({e}); delete them to "
-            "fetch them again"
-        ) from None
+    except Exception as e:  # a corrupt or truncated file: torchvision raises nearly anything
+        bad = corrupt_file(folder, root) or f"a file under {root / folder / 'raw'} ({e})"
+        raise DataError(f"{folder} data is corrupt: {bad}; delete it to fetch it again") from None
     return ImageSet(ds.data.unsqueeze(1).contiguous(), ds.targets.long(), len(ds.classes))

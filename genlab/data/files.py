@@ -7,6 +7,7 @@ own download. If all fail: one message saying where to put which files.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from pathlib import Path
@@ -86,6 +87,23 @@ def ensure_raw_files(folder: str, root: Path) -> None:
         f"{folder} files not found: put {wanted} into {raw} (torchvision's layout), or set "
         f"GENLAB_DATA_MIRROR to a folder holding {folder}/raw/ ({'; '.join(errors)})"
     )
+
+
+def corrupt_file(folder: str, root: Path) -> str | None:
+    """The first IDX file of <root>/<folder>/raw whose header disagrees with its size, and why."""
+    for name in RAW_FILES[folder]:
+        path = root / folder / "raw" / name
+        if not path.is_file():
+            continue
+        with open(path, "rb") as f:
+            head = f.read(4)
+            ndim = head[3] if len(head) == 4 and head[:3] == b"\x00\x00\x08" else 0
+            dims = [int.from_bytes(f.read(4), "big") for _ in range(ndim)]
+        expected = 4 + 4 * ndim + math.prod(dims)
+        if not ndim or path.stat().st_size != expected:
+            why = f"{path.stat().st_size} bytes, {expected} expected" if ndim else "no IDX header"
+            return f"{path} ({why})"
+    return None
 
 
 def _torchvision_class(folder: str):

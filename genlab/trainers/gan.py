@@ -7,6 +7,7 @@ import torch
 from genlab.losses.gan import GANLoss, gradient_penalty
 from genlab.models.gan import Discriminator, Generator
 from genlab.priors import Prior
+from genlab.trainers.guards import FiniteGuard
 
 
 class GANTask:
@@ -44,7 +45,8 @@ class GANTask:
             self.fixed_y = None
             self.fixed_z = prior.sample(64, generator.latent_dim, generator=g).to(device)
             self.grid_rows = 8
-        self._g_loss = None
+        self._g_loss = None  # the last G loss, logged at steps without a G update
+        self.guard = FiniteGuard()  # NaN/Inf check before each update; the Trainer sets its own
 
     def _z(self, n: int, device) -> torch.Tensor:
         return self.prior.sample(n, self.G.latent_dim, device=device)
@@ -58,15 +60,19 @@ class GANTask:
         d_loss = self.loss.d_loss(d_real, d_fake, self.real_target)
         if self.loss.gradient_penalty:
             d_loss = d_loss + self.gp_weight * gradient_penalty(self.D, x, fake.detach(), y)
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
+        d_ok = self.guard({"d_loss": d_loss})  # nan_policy=skip: a bad D loss skips the batch
+        if d_ok:
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
         # (2) Update G every d_steps batches, g_steps times: maximize log D(G(z)) (or the variant)
-        if (step + 1) % self.d_steps == 0:
+        if d_ok and (step + 1) % self.d_steps == 0:
             for i in range(self.g_steps):
                 if i > 0:
                     fake = self.G(self._z(x.shape[0], x.device), y)
                 g_loss = self.loss.g_loss(self.D(fake, y))
+                if not self.guard({"g_loss": g_loss}):
+                    break  # D's update of this batch (finite) stays
                 self.opt_g.zero_grad(set_to_none=True)
                 g_loss.backward()
                 self.opt_g.step()
@@ -80,6 +86,12 @@ class GANTask:
         if self._g_loss is not None:
             out["g_loss"] = self._g_loss
         return out
+
+    def extra_state(self) -> dict:  # what a checkpoint needs beyond weights and optimisers
+        return {"g_loss": self._g_loss}
+
+    def load_extra_state(self, state: dict) -> None:
+        self._g_loss = state["g_loss"]
 
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator=None) -> torch.Tensor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 import yaml
 from tqdm.auto import tqdm
 
@@ -17,6 +18,7 @@ from genlab.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_r
 from genlab.data.loader import ResidentLoader
 from genlab.logger import RunLogger
 from genlab.trainers.health import HealthWatch
+from genlab.trainers.guards import FiniteGuard, Interrupted, NonFiniteError, StopOnSignals
 
 
 @dataclass
@@ -27,6 +29,7 @@ class LoopSettings:
     checkpoint_every: int = 1000
     image_every: int = 1  # epochs between image grids
     progress: bool = True
+    nan_policy: str = "stop"  # a NaN/Inf loss: "stop" the run, or "skip" the batch's update
 
 
 class Trainer:
@@ -49,6 +52,8 @@ class Trainer:
         self.epoch = 0  # current epoch
         self.batch = 0  # batches done in the current epoch
         self.logger: RunLogger | None = None
+        self.saved_step: int | None = None  # the step of the last checkpoint written
+        self.guard = task.guard = FiniteGuard(settings.nan_policy)  # checked before each update
 
     @property
     def checkpoint_path(self) -> Path:
@@ -65,9 +70,14 @@ class Trainer:
             "config": self.config,
             "models": {k: m.state_dict() for k, m in self.task.modules.items()},
             "optimizers": {k: o.state_dict() for k, o in self.task.optimizers.items()},
+            "schedulers": {
+                k: s.state_dict() for k, s in getattr(self.task, "schedulers", {}).items()
+            },
+            "task": self.task.extra_state() if hasattr(self.task, "extra_state") else {},
             "step": self.step,
             "epoch": self.epoch,
             "batch": self.batch,
+            "skipped": self.guard.skipped,
             "rng": rng_state(),
         }
 
@@ -76,23 +86,43 @@ class Trainer:
             m.load_state_dict(state["models"][k])
         for k, o in self.task.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
+        for k, sched in getattr(self.task, "schedulers", {}).items():
+            sched.load_state_dict(state["schedulers"][k])
+        if hasattr(self.task, "load_extra_state"):
+            self.task.load_extra_state(state["task"])
         self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
+        self.guard.skipped = state.get("skipped", 0)
+        self.saved_step = self.step
         set_rng_state(state["rng"])
 
     def save(self) -> None:
+        """Flushes the logs, then writes the checkpoint, unless a weight is NaN/Inf: the last
+        good checkpoint is never overwritten by a broken model."""
+        params = [p.detach() for m in self.task.modules.values() for p in m.parameters()]
+        if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
+            raise NonFiniteError(f"non-finite weights at step {self.step}")
         if self.ranks.main:
+            if self.logger is not None:
+                self.logger.flush()  # events up to this step reach the disk before the checkpoint
             save_checkpoint(self.checkpoint_path, self.state_dict())
+        self.saved_step = self.step
 
     def resume(self) -> None:
         self.load_state_dict(load_checkpoint(self.checkpoint_path))
 
     # --- the loop -------------------------------------------------------------------------
     def fit(self) -> dict[str, float]:
-        """Trains to the end; returns the last logged value of every scalar."""
+        """Trains to the end; returns the last logged value of every scalar.
+
+        Raises NonFiniteError on a NaN/Inf loss (nan_policy "stop"; the last checkpoint is
+        kept) and Interrupted after SIGINT / SIGTERM (a checkpoint at that step is written).
+        """
         s = self.settings
+        # a resumed run drops the events a dead run logged after its checkpoint: no duplicates
+        purge = self.step + 1 if self.step else None
         main = self.ranks.main
         self.logger = (
-            RunLogger(self.run_dir, self.step or None) if main else distributed.NullLogger()
+            RunLogger(self.run_dir, purge_step=purge) if main else distributed.NullLogger()
         )
         for m in self.task.modules.values():
             m.train()
@@ -108,34 +138,64 @@ class Trainer:
             dynamic_ncols=True,
         )
         try:
-            while self.epoch < s.epochs and self.step < self.total_steps:
-                for x, y in self.loader.epoch(self.epoch, self.batch):
-                    scalars = self.task.train_step(x, y, self.step)
-                    self.step += 1
-                    self.batch += 1
-                    bar.update()
-                    if self.step % s.log_every == 0 or self.step == self.total_steps:
-                        scalars = distributed.mean_over_ranks(scalars, self.ranks)
-                        last = {k: v.item() for k, v in scalars.items()}  # the one host sync
-                        self.logger.scalars(last, self.step)
-                        if self.health and (warning := self.health.update(last, self.step)):
-                            self.logger.text("health", warning, self.step)
-                        bar.set_postfix({k: f"{v:.3g}" for k, v in last.items()})
-                    if self.step % s.checkpoint_every == 0:
-                        self.save()
-                    if self.step >= self.total_steps:
-                        break
-                else:
-                    self.epoch, self.batch = self.epoch + 1, 0
-                    bar.set_description(f"epoch {min(self.epoch + 1, s.epochs)}/{s.epochs}")
-                    if self.epoch % s.image_every == 0 and self.step < self.total_steps:
-                        self._log_images(png=True)
-            self._log_images(png=True)  # the end of training
-            self.save()
+            with StopOnSignals() as signals:
+                while self.step < self.total_steps:
+                    for x, y in self.loader.epoch(self.epoch, self.batch):
+                        last = self._step(x, y, bar) or last
+                        if self.step >= self.total_steps:
+                            break
+                        if signals.signum is not None:  # at a step boundary: save and stop
+                            if self.saved_step != self.step:
+                                self.save()
+                            raise Interrupted(signals.signum, self.step, self.run_dir)
+            if self.total_steps == 0:
+                self.save()  # epochs=0: the untrained model
+        except NonFiniteError as e:
+            kept = (
+                f"the last good checkpoint (step {self.saved_step}) is kept in "
+                f"{self.checkpoint_path}"
+                if self.saved_step is not None
+                else "no checkpoint was written yet"
+            )
+            raise NonFiniteError(f"{e}; stopped, {kept}") from e
         finally:
             bar.close()
             self.logger.flush()
         return last
+
+    def _step(self, x, y, bar) -> dict[str, float]:
+        """One batch, then what falls due at this step. Returns the scalars if logged.
+
+        Order matters for exact resume: everything logged at a step (scalars, epoch-end and
+        final images) is written before that step's checkpoint, so the checkpoint holds all
+        events up to its step and a resume purges exactly the later ones.
+        """
+        s = self.settings
+        self.guard.step = self.step + 1
+        scalars = self.task.train_step(x, y, self.step)
+        self.step += 1
+        self.batch += 1
+        bar.update()
+        logged = {}
+        if self.step % s.log_every == 0 or self.step == self.total_steps:
+            scalars = distributed.mean_over_ranks(scalars, self.ranks)
+            logged = {k: v.item() for k, v in scalars.items()}  # the one host sync
+            if s.nan_policy == "skip":
+                logged["skipped_batches"] = self.guard.skipped
+            self.logger.scalars(logged, self.step)
+            if self.health and (warning := self.health.update(logged, self.step)):
+                self.logger.text("health", warning, self.step)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in logged.items()})
+        if self.batch == len(self.loader):  # the epoch ends; the next one starts at batch 0
+            self.epoch, self.batch = self.epoch + 1, 0
+            bar.set_description(f"epoch {min(self.epoch + 1, s.epochs)}/{s.epochs}")
+            if self.epoch % s.image_every == 0 and self.step < self.total_steps:
+                self._log_images(png=True)
+        if self.step == self.total_steps:
+            self._log_images(png=True)  # the end of training
+        if self.step % s.checkpoint_every == 0 or self.step == self.total_steps:
+            self.save()
+        return logged
 
     def _log_images(self, png: bool) -> None:
         if self.ranks.main:

@@ -7,6 +7,7 @@ import torch
 from genlab.losses.vae import VAELoss
 from genlab.models.vae import VAE
 from genlab.priors import Prior
+from genlab.trainers.guards import FiniteGuard
 
 
 class VAETask:
@@ -20,15 +21,17 @@ class VAETask:
         device = fixed_x.device
         self.fixed_z = prior.sample(64, vae.latent_dim, generator=g).to(device)  # for sample grids
         self.fixed_x = fixed_x[:32]  # for reconstruction grids
+        self.guard = FiniteGuard()  # NaN/Inf check before each update; the Trainer sets its own
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         if self.loss.binarize:
             x = torch.bernoulli(x)
         logits, mu, logvar = self.vae(x)
         terms = self.loss(logits, x, mu, logvar)
-        self.optimizer.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        self.optimizer.step()
+        if self.guard(terms):  # every term finite (nan_policy=skip: else no update)
+            self.optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            self.optimizer.step()
         return {k: v.detach() for k, v in terms.items()}
 
     @torch.no_grad()

@@ -1,0 +1,87 @@
+"""What stops a run cleanly: a non-finite loss, and SIGINT / SIGTERM at a step boundary."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import torch
+
+NAN_POLICIES = ("stop", "skip")
+
+
+class NonFiniteError(RuntimeError):
+    """A loss (or, at a checkpoint, a weight) became NaN or Inf; the run stopped."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM: the run saved a checkpoint at a step boundary and stopped.
+
+    A BaseException, like KeyboardInterrupt, so that `except Exception` (a sweep's job runner
+    included) lets it through and a whole sweep stops.
+    """
+
+    def __init__(self, signum: int, step: int, run_dir):
+        super().__init__(f"{signal.Signals(signum).name} at step {step}")
+        self.signum, self.step, self.run_dir = signum, step, run_dir
+
+
+class FiniteGuard:
+    """Called by a task on its loss terms before an optimiser step; False means: drop the update.
+
+    policy "stop" raises NonFiniteError naming the bad terms and the step; "skip" counts the
+    batch in `skipped` (once per step, however many updates in it were dropped).
+    """
+
+    def __init__(self, policy: str = "stop"):
+        if policy not in NAN_POLICIES:
+            raise ValueError(f"nan_policy={policy} is not known; choose one of stop, skip")
+        self.policy = policy
+        self.step = 0  # the step being computed, as TensorBoard numbers it (set by the loop)
+        self.skipped = 0  # batches skipped so far (policy "skip")
+        self._last_skip = -1
+
+    def __call__(self, terms: dict[str, torch.Tensor]) -> bool:
+        values = torch.cat([t.detach().reshape(-1).float() for t in terms.values()])
+        # One fused check and one bool read per update: cheap on the CPU. On a GPU this read is a
+        # host sync; a fast path may defer it (keep the flag on the device, read it at log steps).
+        if bool(torch.isfinite(values).all()):
+            return True
+        bad = ", ".join(
+            f"{k}={t.detach().float().mean().item():.4g}"
+            for k, t in terms.items()
+            if not torch.isfinite(t.detach()).all()
+        )
+        if self.policy == "stop":
+            raise NonFiniteError(f"non-finite loss at step {self.step}: {bad}")
+        if self._last_skip != self.step:
+            self.skipped, self._last_skip = self.skipped + 1, self.step
+        return False
+
+
+class StopOnSignals:
+    """Within `with`, the first SIGINT / SIGTERM only sets `signum`; the loop reads it at the next
+    step boundary. A second one stops at once (KeyboardInterrupt), without a checkpoint.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous: dict = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __enter__(self) -> StopOnSignals:
+        if threading.current_thread() is threading.main_thread():  # handlers live there only
+            for s in self.SIGNALS:
+                self._previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        self._previous.clear()
