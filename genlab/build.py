@@ -16,8 +16,8 @@ from genlab.losses.vae import VAELoss
 from genlab.models import ARCHS, make_gan, make_vae
 from genlab.priors import PRIORS, make_prior
 from genlab.trainers.gan import GANTask
-from genlab.trainers.health import HealthWatch, bce_floor
 from genlab.trainers.guards import NAN_POLICIES
+from genlab.trainers.health import HealthWatch, bce_floor
 from genlab.trainers.loop import LoopSettings, Trainer
 from genlab.trainers.vae import VAETask
 

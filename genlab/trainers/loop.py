@@ -17,8 +17,8 @@ from genlab import distributed
 from genlab.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from genlab.data.loader import ResidentLoader
 from genlab.logger import RunLogger
-from genlab.trainers.health import HealthWatch
 from genlab.trainers.guards import FiniteGuard, Interrupted, NonFiniteError, StopOnSignals
+from genlab.trainers.health import HealthWatch
 
 
 @dataclass
