@@ -140,4 +140,68 @@ def make_trainer(cfg: DictConfig, run_dir: Path) -> Trainer:
     loader = ResidentLoader(data, c["data"]["batch_size"], device, seed=c["seed"])
     t = c["trainer"]
     settings = LoopSettings(**{k: t[k] for k in LoopSettings.__dataclass_fields__})
-    return Trainer(task, loader, run_dir, settings, config=c)
+    evaluator = make_evaluator(c, device)
+    return Trainer(task, loader, run_dir, settings, config=c, evaluator=evaluator)
+
+
+def parse_args(schema, argv: list[str]):
+    """key=value command-line arguments into the dataclass `schema`; a bad key is one line."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), OmegaConf.from_cli(argv))
+        return OmegaConf.to_object(merged)
+    except Exception as e:  # omegaconf's errors: unknown key, wrong type, missing value
+        allowed = ", ".join(f"{k}=" for k in schema.__dataclass_fields__)
+        raise ConfigError(f"{str(e).splitlines()[0]}; arguments are {allowed}") from None
+
+
+def make_classifier(c: dict, device: torch.device, force: bool = False, epochs: int | None = None):
+    """The data set's classifier (trained on first use): the feature space of the metrics."""
+    from genlab.data.files import data_root
+    from genlab.metrics.classifier import get_classifier
+
+    train, test = make_data(c, "train"), make_data(c, "test")
+    root = data_root(c["data"].get("root"))
+    return get_classifier(c["data"]["name"], root, train, test, device, force=force, epochs=epochs)
+
+
+def make_evaluator(c: dict, device: torch.device):
+    """The metrics of c's model family against the test split, or None when eval.at_end is off."""
+    from genlab.metrics.evaluate import BACKBONES, METRICS, BackboneError, Evaluator
+
+    e = c.get("eval", {})
+    if not e.get("at_end", True):
+        return None
+    _choice("eval.fid_backbone", e["fid_backbone"], BACKBONES)
+    if e.get("objective") is not None:
+        _choice("eval.objective", e["objective"], METRICS)
+    for key in ("n_samples", "iw_samples", "pr_k", "kid_subset_size", "batch_size"):
+        _positive(f"eval.{key}", e[key])
+    every = c["trainer"].get("eval_every")
+    if every is not None:
+        _positive("trainer.eval_every", every)
+    try:
+        return Evaluator(
+            make_classifier(c, device),
+            make_data(c, "test"),
+            **{k: e[k] for k in ("n_samples", "iw_samples", "fid_backbone", "pr_k", "batch_size")},
+            kid_subset_size=e["kid_subset_size"],
+            objective=e.get("objective"),
+            seed=c["seed"],
+        )
+    except BackboneError as err:
+        raise ConfigError(str(err)) from None
+
+
+def load_run(run_dir: Path, device_name: str = "auto") -> tuple[dict, object, int]:
+    """(config, task with its trained weights, step) of a run, from its checkpoints/last.pt."""
+    from genlab.checkpoint import load_checkpoint
+
+    state = load_checkpoint(Path(run_dir) / "checkpoints" / "last.pt")
+    c = state["config"]  # the full resolved config of the run
+    validate(c)
+    device = make_device(device_name)
+    task = make_task(c, make_data(c), device)
+    for k, m in task.modules.items():
+        m.load_state_dict(state["models"][k])
+        m.eval()
+    return c, task, state["step"]

@@ -14,7 +14,7 @@ from genlab.data import DataError
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> dict[str, float]:
+def main(cfg: DictConfig) -> float | dict[str, float]:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         trainer = make_trainer(cfg, run_dir)
@@ -26,7 +26,9 @@ def main(cfg: DictConfig) -> dict[str, float]:
     finally:
         trainer.close()
     print(f"run directory: {run_dir}")
-    return result
+    if trainer.evaluator is None:  # eval.at_end=false: the last training scalars, as a dict
+        return result
+    return trainer.evaluator.objective_of(trainer.metrics)  # a float (eval.objective) for sweepers
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from genlab.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from genlab.data.loader import ResidentLoader
 from genlab.logger import RunLogger
+from genlab.metrics.record import record_final
 
 
 @dataclass
@@ -25,6 +26,7 @@ class LoopSettings:
     checkpoint_every: int = 1000
     image_every: int = 1  # epochs between image grids
     progress: bool = True
+    eval_every: int | None = None  # epochs between quality metrics (always at the end too)
 
 
 class Trainer:
@@ -35,6 +37,7 @@ class Trainer:
         run_dir: Path,
         settings: LoopSettings,
         config: dict | None = None,
+        evaluator=None,
     ):
         self.task, self.loader, self.settings = task, loader, settings
         self.run_dir = Path(run_dir)
@@ -43,6 +46,8 @@ class Trainer:
         self.epoch = 0  # current epoch
         self.batch = 0  # batches done in the current epoch
         self.logger: RunLogger | None = None
+        self.evaluator = evaluator  # task -> {metric: value} (genlab.metrics), or None
+        self.metrics: dict[str, float] = {}  # the last evaluation
 
     @property
     def checkpoint_path(self) -> Path:
@@ -117,7 +122,11 @@ class Trainer:
                     bar.set_description(f"epoch {min(self.epoch + 1, s.epochs)}/{s.epochs}")
                     if self.epoch % s.image_every == 0 and self.step < self.total_steps:
                         self._log_images(png=True)
+                    due = s.eval_every and self.epoch % s.eval_every == 0
+                    if due and self.step < self.total_steps:  # the end is evaluated below
+                        self._evaluate()
             self._log_images(png=True)  # the end of training
+            self._evaluate(final=True)
             self.save()
         finally:
             bar.close()
@@ -126,6 +135,13 @@ class Trainer:
 
     def _log_images(self, png: bool) -> None:
         self.logger.images(self.task.grids(), self.step, png=png)
+
+    def _evaluate(self, final: bool = False) -> None:
+        if self.evaluator is not None:
+            self.metrics = self.evaluator(self.task)
+            self.logger.scalars(self.metrics, self.step, prefix="eval")
+            if final:  # metrics.json and the HParams row
+                record_final(self.run_dir, self.logger, self.config, self.metrics, self.step)
 
     def close(self) -> None:
         if self.logger is not None:
