@@ -34,7 +34,9 @@ def load_images(name: str, split: str = "train", root: str | None = None, **opti
     if name == "synthetic":
         size = options.get("size", 256)
         images, labels = synthetic_images(
-            size, options.get("image_shape", (1, 28, 28)), options.get("num_classes", 10),
+            size,
+            options.get("image_shape", (1, 28, 28)),
+            options.get("num_classes", 10),
             seed=0 if split == "train" else 1,
         )
         return ImageSet(images, labels, options.get("num_classes", 10))

@@ -12,11 +12,19 @@ import shutil
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RAW_FILES = {  # torchvision's folder name -> the files its `download` fetches into <root>/<folder>/raw
-    "MNIST": ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"],
-    "FashionMNIST": ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                     "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"],
+RAW_FILES = {  # torchvision's folder -> the files its `download` fetches into <root>/<folder>/raw
+    "MNIST": [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ],
+    "FashionMNIST": [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ],
 }
 
 

@@ -32,12 +32,12 @@ class BackboneError(RuntimeError):
     """The requested feature network cannot be built here."""
 
 
-def inception_features(batch_size: int = 100):
+def inception_features(device, batch_size: int = 100):
     """torchmetrics' Inception-v3 (FID's standard network); needs torch-fidelity and its weights."""
     try:
         from torchmetrics.image.fid import NoTrainInceptionV3
 
-        net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"])
+        net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"]).to(device)
     except Exception as e:  # no torch-fidelity, or no network for the weights
         reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
         raise BackboneError(
@@ -49,7 +49,7 @@ def inception_features(batch_size: int = 100):
     def features(images: torch.Tensor) -> torch.Tensor:  # uint8 (N, C, H, W) -> (N, 2048)
         out = []
         for i in range(0, len(images), batch_size):
-            x = images[i : i + batch_size]
+            x = images[i : i + batch_size].to(device)
             out.append(net(x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x))  # grey -> RGB
         return torch.cat(out)
 
@@ -75,14 +75,15 @@ class Evaluator:
         self.n_samples, self.iw_samples, self.pr_k = n_samples, iw_samples, pr_k
         self.batch_size, self.kid_subset_size = batch_size, kid_subset_size
         self.objective, self.seed = objective, seed
-        self.inception = inception_features() if fid_backbone == "inception" else None
+        device = next(classifier.parameters()).device
+        self.inception = inception_features(device) if fid_backbone == "inception" else None
         self._real_features = None  # computed once, on first use
 
     def features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(features for the distances, classifier logits) of uint8 images."""
         feats, logits = predict(self.classifier, images, self.batch_size)
         if self.inception is not None:
-            feats = self.inception(images.to(feats.device))
+            feats = self.inception(images)
         return feats, logits
 
     def __call__(self, task) -> dict[str, float]:
