@@ -71,8 +71,9 @@ class Evaluator:
         seed: int = 0,
     ):
         self.classifier, self.num_classes = classifier, test.num_classes
-        self.real = test.images[: min(n_samples, len(test))]  # uint8 (N, C, H, W)
-        self.n_samples, self.iw_samples, self.pr_k = n_samples, iw_samples, pr_k
+        self.real = test.images[:n_samples]  # uint8 (N, C, H, W)
+        self.n_samples = len(self.real)  # n generated vs n real: capped at the test split
+        self.iw_samples, self.pr_k = iw_samples, pr_k
         self.batch_size, self.kid_subset_size = batch_size, kid_subset_size
         self.objective, self.seed = objective, seed
         device = next(classifier.parameters()).device
