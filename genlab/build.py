@@ -168,6 +168,8 @@ def _validate_run(c: dict) -> None:
     """Types and ranges the checks above leave open: seed, switches, optimiser, sizes."""
     if not isinstance(c["seed"], int) or isinstance(c["seed"], bool) or c["seed"] < 0:
         raise ConfigError(f"seed={c['seed']} is not allowed; it must be an integer >= 0")
+    if c.get("objective") is not None:
+        _choice("objective", c["objective"], objectives(c["model"]["name"]))
     t = c["trainer"]
     _choice("trainer.nan_policy", t.get("nan_policy", "stop"), NAN_POLICIES)
     if not isinstance(t["progress"], bool):
@@ -188,6 +190,16 @@ def _validate_run(c: dict) -> None:
     for key in ("size", "num_classes"):
         if key in c["data"]:
             _positive(f"data.{key}", c["data"][key])
+
+
+def objectives(family: str) -> tuple[str, ...]:
+    """What `objective=` may name: a final metric or a last training scalar of the family."""
+    from genlab.metrics.evaluate import METRICS
+
+    scalars = (
+        ("loss", "recon", "kl") if family == "vae" else ("d_loss", "g_loss", "d_real", "d_fake")
+    )
+    return (*METRICS, *scalars)
 
 
 def make_device(name: str) -> torch.device:
@@ -280,7 +292,16 @@ def make_trainer(
         distributed.wrap_task(task, ranks)
     t = c["trainer"]
     settings = LoopSettings(**{k: t[k] for k in LoopSettings.__dataclass_fields__ if k in t})
-    return Trainer(task, loader, run_dir, settings, config=c, health=make_health(c), ranks=ranks)
+    return Trainer(
+        task,
+        loader,
+        run_dir,
+        settings,
+        config=c,
+        health=make_health(c),
+        ranks=ranks,
+        evaluator=make_evaluator(c, device),
+    )
 
 
 def make_health(c: dict) -> HealthWatch | None:
@@ -291,3 +312,63 @@ def make_health(c: dict) -> HealthWatch | None:
     target = 1.0 - loss.get("label_smoothing", 0.0)
     floor = bce_floor(target) if GAN_LOSSES[loss["name"]].logits else 0.0
     return HealthWatch(h["d_loss_below"], h["window"], floor)
+
+
+def parse_args(schema, argv: list[str]):
+    """key=value command-line arguments into the dataclass `schema`; a bad key is one line."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), OmegaConf.from_cli(argv))
+        return OmegaConf.to_object(merged)
+    except Exception as e:  # omegaconf's errors: unknown key, wrong type, missing value
+        allowed = ", ".join(f"{k}=" for k in schema.__dataclass_fields__)
+        raise ConfigError(f"{str(e).splitlines()[0]}; arguments are {allowed}") from None
+
+
+def make_classifier(c: dict, device: torch.device, force: bool = False, epochs: int | None = None):
+    """The data set's classifier (trained on first use): the feature space of the metrics."""
+    from genlab.data.files import data_root
+    from genlab.metrics.classifier import get_classifier
+
+    train, test = make_data(c, "train"), make_data(c, "test")
+    root = data_root(c["data"].get("root"))
+    return get_classifier(c["data"]["name"], root, train, test, device, force=force, epochs=epochs)
+
+
+def make_evaluator(c: dict, device: torch.device):
+    """The metrics of c's model family against the test split, or None when eval.at_end is off."""
+    from genlab.metrics.evaluate import BACKBONES, BackboneError, Evaluator
+
+    e = c.get("eval", {})
+    if not e.get("at_end", True):
+        return None
+    _choice("eval.fid_backbone", e["fid_backbone"], BACKBONES)
+    for key in ("n_samples", "iw_samples", "pr_k", "kid_subset_size", "batch_size"):
+        _positive(f"eval.{key}", e[key])
+    every = c["trainer"].get("eval_every")
+    if every is not None:
+        _positive("trainer.eval_every", every)
+    try:
+        return Evaluator(
+            make_classifier(c, device),
+            make_data(c, "test"),
+            **{k: e[k] for k in ("n_samples", "iw_samples", "fid_backbone", "pr_k", "batch_size")},
+            kid_subset_size=e["kid_subset_size"],
+            seed=c["seed"],
+        )
+    except BackboneError as err:
+        raise ConfigError(str(err)) from None
+
+
+def load_run(run_dir: Path, device_name: str = "auto") -> tuple[dict, object, int]:
+    """(config, task with its trained weights, step) of a run, from its checkpoints/last.pt."""
+    from genlab.checkpoint import load_checkpoint
+
+    state = load_checkpoint(Path(run_dir) / "checkpoints" / "last.pt")
+    c = state["config"]  # the full resolved config of the run
+    validate(c)
+    device = make_device(device_name)
+    task = make_task(c, make_data(c), device)
+    for k, m in task.modules.items():
+        m.load_state_dict(state["models"][k])
+        m.eval()
+    return c, task, state["step"]

@@ -39,3 +39,12 @@ class RunLogger:
 
     def close(self) -> None:
         self.writer.close()
+
+    def hparams(self, hparams: dict, metrics: dict[str, float]) -> None:
+        """One row in TensorBoard's HParams tab, written into this run's own event file (unlike
+        SummaryWriter.add_hparams, which makes a sub-run); metrics name logged scalar tags."""
+        from torch.utils.tensorboard.summary import hparams as hparams_summary
+
+        for summary in hparams_summary(hparams, metrics):  # experiment, session start, end
+            self.writer.file_writer.add_summary(summary)
+        self.writer.flush()

@@ -20,7 +20,18 @@ TINY = [  # a few steps on generated images, on the CPU, no progress bar
     "trainer.epochs=1",
     "trainer.log_every=1",
     "trainer.progress=false",
+    "eval.n_samples=64",  # metrics on 64 generated vs 64 test images
+    "eval.iw_samples=8",
 ]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def data_root(tmp_path_factory):
+    """A fresh data root for the session: the synthetic sets' classifiers are trained there once."""
+    root = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GENLAB_DATA", str(root))
+        yield root
 
 
 @pytest.fixture

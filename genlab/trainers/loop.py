@@ -17,6 +17,7 @@ from genlab import distributed
 from genlab.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from genlab.data.loader import ResidentLoader
 from genlab.logger import RunLogger
+from genlab.metrics.record import record_final
 from genlab.trainers.guards import FiniteGuard, Interrupted, NonFiniteError, StopOnSignals
 from genlab.trainers.health import HealthWatch
 
@@ -30,6 +31,7 @@ class LoopSettings:
     image_every: int = 1  # epochs between image grids
     progress: bool = True
     nan_policy: str = "stop"  # a NaN/Inf loss: "stop" the run, or "skip" the batch's update
+    eval_every: int | None = None  # epochs between quality metrics (always at the end too)
 
 
 class Trainer:
@@ -42,6 +44,7 @@ class Trainer:
         config: dict | None = None,
         health: HealthWatch | None = None,
         ranks: distributed.Ranks | None = None,
+        evaluator=None,
     ):
         self.task, self.loader, self.settings = task, loader, settings
         self.health = health  # warns once when D has won (GANs); fed the logged scalars
@@ -54,6 +57,8 @@ class Trainer:
         self.logger: RunLogger | None = None
         self.saved_step: int | None = None  # the step of the last checkpoint written
         self.guard = task.guard = FiniteGuard(settings.nan_policy)  # checked before each update
+        self.evaluator = evaluator  # task -> {metric: value} (genlab.metrics), or None
+        self.metrics: dict[str, float] = {}  # the last evaluation
 
     @property
     def checkpoint_path(self) -> Path:
@@ -112,7 +117,7 @@ class Trainer:
 
     # --- the loop -------------------------------------------------------------------------
     def fit(self) -> dict[str, float]:
-        """Trains to the end; returns the last logged value of every scalar.
+        """Trains to the end; returns the last logged value of every scalar and the metrics.
 
         Raises NonFiniteError on a NaN/Inf loss (nan_policy "stop"; the last checkpoint is
         kept) and Interrupted after SIGINT / SIGTERM (a checkpoint at that step is written).
@@ -161,7 +166,7 @@ class Trainer:
         finally:
             bar.close()
             self.logger.flush()
-        return last
+        return {**last, **self.metrics}
 
     def _step(self, x, y, bar) -> dict[str, float]:
         """One batch, then what falls due at this step. Returns the scalars if logged.
@@ -189,10 +194,14 @@ class Trainer:
         if self.batch == len(self.loader):  # the epoch ends; the next one starts at batch 0
             self.epoch, self.batch = self.epoch + 1, 0
             bar.set_description(f"epoch {min(self.epoch + 1, s.epochs)}/{s.epochs}")
-            if self.epoch % s.image_every == 0 and self.step < self.total_steps:
-                self._log_images(png=True)
+            if self.step < self.total_steps:
+                if self.epoch % s.image_every == 0:
+                    self._log_images(png=True)
+                if s.eval_every and self.epoch % s.eval_every == 0:  # the end is evaluated below
+                    self._evaluate()
         if self.step == self.total_steps:
             self._log_images(png=True)  # the end of training
+            self._evaluate(final=True)
         if self.step % s.checkpoint_every == 0 or self.step == self.total_steps:
             self.save()
         return logged
@@ -200,6 +209,13 @@ class Trainer:
     def _log_images(self, png: bool) -> None:
         if self.ranks.main:
             self.logger.images(self.task.grids(), self.step, png=png)
+
+    def _evaluate(self, final: bool = False) -> None:
+        if self.evaluator is not None and self.ranks.main:
+            self.metrics = self.evaluator(self.task)
+            self.logger.scalars(self.metrics, self.step, prefix="eval")
+            if final:  # metrics.json and the HParams row
+                record_final(self.run_dir, self.logger, self.config, self.metrics, self.step)
 
     def close(self) -> None:
         if self.logger is not None:

@@ -1,0 +1,1 @@
+"""Quality metrics: a per-data-set classifier, its feature-space distances, likelihoods."""

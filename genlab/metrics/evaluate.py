@@ -1,0 +1,127 @@
+"""Which metrics for which model family, measured against the test split.
+
+Every family: FID, KID, precision/recall and the classifier score of n generated images against n
+test images, in the feature space of the data set's classifier (or Inception-v3's, as an option;
+the two give numbers on different scales that must not be compared). A cGAN adds the class
+accuracy of samples drawn with balanced labels; the VAE adds its test negative ELBO, the
+importance-weighted NLL and the reconstruction PSNR.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from genlab.data import ImageSet
+from genlab.metrics.classifier import Classifier, predict
+from genlab.metrics.distances import classifier_score, frechet_distance, kernel_distance
+from genlab.metrics.likelihood import vae_test_metrics
+from genlab.metrics.precision_recall import precision_recall
+from genlab.sampling import balanced_labels, sample
+from genlab.trainers.vae import VAETask
+
+BACKBONES = ("classifier", "inception")
+METRICS = (  # every name _measure can return
+    "fid", "kid", "kid_std", "precision", "recall", "classifier_score",
+    "class_accuracy", "neg_elbo", "iw_nll", "psnr",
+)  # fmt: skip
+
+
+class BackboneError(RuntimeError):
+    """The requested feature network cannot be built here."""
+
+
+def inception_features(device, batch_size: int = 100):
+    """torchmetrics' Inception-v3 (FID's standard network); needs torch-fidelity and its weights."""
+    try:
+        from torchmetrics.image.fid import NoTrainInceptionV3
+
+        net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"]).to(device)
+    except Exception as e:  # no torch-fidelity, or no network for the weights
+        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        raise BackboneError(
+            "eval.fid_backbone=inception needs torch-fidelity and the Inception-v3 weights "
+            f"(downloaded on first use): {reason}; use eval.fid_backbone=classifier"
+        ) from None
+
+    @torch.no_grad()
+    def features(images: torch.Tensor) -> torch.Tensor:  # uint8 (N, C, H, W) -> (N, 2048)
+        out = []
+        for i in range(0, len(images), batch_size):
+            x = images[i : i + batch_size].to(device)
+            out.append(net(x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x))  # grey -> RGB
+        return torch.cat(out)
+
+    return features
+
+
+class Evaluator:
+    def __init__(
+        self,
+        classifier: Classifier,
+        test: ImageSet,
+        n_samples: int = 10_000,
+        iw_samples: int = 64,
+        fid_backbone: str = "classifier",
+        pr_k: int = 3,
+        batch_size: int = 500,
+        kid_subset_size: int = 1000,
+        seed: int = 0,
+    ):
+        self.classifier, self.num_classes = classifier, test.num_classes
+        self.real = test.images[:n_samples]  # uint8 (N, C, H, W)
+        self.n_samples = len(self.real)  # n generated vs n real: capped at the test split
+        self.iw_samples, self.pr_k = iw_samples, pr_k
+        self.batch_size, self.kid_subset_size = batch_size, kid_subset_size
+        self.seed = seed
+        device = next(classifier.parameters()).device
+        self.inception = inception_features(device) if fid_backbone == "inception" else None
+        self._real_features = None  # computed once, on first use
+
+    def features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(features for the distances, classifier logits) of uint8 images."""
+        feats, logits = predict(self.classifier, images, self.batch_size)
+        if self.inception is not None:
+            feats = self.inception(images)
+        return feats, logits
+
+    def __call__(self, task) -> dict[str, float]:
+        """The metrics of a task's current models; leaves every RNG and module mode as it was."""
+        modes = {k: m.training for k, m in task.modules.items()}
+        devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.seed)
+            for m in task.modules.values():
+                m.eval()
+            try:
+                return self._measure(task)
+            finally:
+                for k, m in task.modules.items():
+                    m.train(modes[k])
+
+    def _measure(self, task) -> dict[str, float]:
+        if self._real_features is None:
+            self._real_features = self.features(self.real)[0]
+        real = self._real_features
+        conditional = getattr(task, "num_classes", 0) > 0
+        labels = balanced_labels(self.n_samples, self.num_classes) if conditional else None
+        fake, logits = self.features(sample(task, self.n_samples, labels, self.seed, 500))
+        kid, kid_std = kernel_distance(real, fake, self.kid_subset_size)
+        precision, recall = precision_recall(real, fake, self.pr_k)
+        out = {
+            "fid": frechet_distance(real, fake),
+            "kid": kid,
+            "kid_std": kid_std,
+            "precision": precision,
+            "recall": recall,
+            "classifier_score": classifier_score(logits),
+        }
+        if conditional:
+            out["class_accuracy"] = (logits.argmax(1).cpu() == labels).float().mean().item()
+        if isinstance(task, VAETask):
+            loss = task.loss
+            out.update(
+                vae_test_metrics(
+                    task.vae, self.real, loss.recon, self.iw_samples, self.batch_size, loss.binarize
+                )
+            )
+        return out

@@ -1,0 +1,35 @@
+"""The final numbers of a run: metrics.json in the run directory and TensorBoard's HParams row."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+SKIP = {"resume", "device.name", "data.root", "trainer.progress"}  # not choices of the experiment
+
+
+def hparams_of(config: dict, prefix: str = "") -> dict[str, float | int | str | bool]:
+    """The run's config flattened to "group.key" -> scalar (lists as text), for the HParams tab."""
+    out = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(hparams_of(value, f"{name}."))
+        elif name not in SKIP:
+            out[name] = value if isinstance(value, int | float | str | bool) else str(value)
+    return out
+
+
+def write_metrics(run_dir: Path, metrics: dict[str, float], step: int) -> Path:
+    """<run_dir>/metrics.json: {"step": ..., "metrics": {name: value}}, replaced atomically."""
+    path = Path(run_dir) / "metrics.json"
+    tmp = path.with_name(".metrics.json.tmp")
+    tmp.write_text(json.dumps({"step": step, "metrics": metrics}, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def record_final(run_dir: Path, logger, config: dict, metrics: dict[str, float], step: int):
+    write_metrics(run_dir, metrics, step)
+    logger.hparams(hparams_of(config), {f"eval/{k}": v for k, v in metrics.items()})
