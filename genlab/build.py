@@ -4,6 +4,7 @@ config; everything it builds takes plain typed arguments.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import torch
@@ -329,9 +330,13 @@ def make_classifier(c: dict, device: torch.device, force: bool = False, epochs: 
     from genlab.data.files import data_root
     from genlab.metrics.classifier import get_classifier
 
+    d = c["data"]
     train, test = make_data(c, "train"), make_data(c, "test")
-    root = data_root(c["data"].get("root"))
-    return get_classifier(c["data"]["name"], root, train, test, device, force=force, epochs=epochs)
+    name = d["name"]
+    if name == "image_folder":  # one classifier per folder
+        name += "_" + hashlib.sha1(str(Path(d["path"]).resolve()).encode()).hexdigest()[:10]
+    root = data_root(d.get("root"))
+    return get_classifier(name, root, train, test, device, force=force, epochs=epochs)
 
 
 def make_evaluator(c: dict, device: torch.device):
