@@ -3,7 +3,7 @@
     python -m genlab.bench                             # every model x arch, the device's defaults
     python -m genlab.bench --models gan-mlp --steps 20 --device cpu
     python -m genlab.bench --ablate --out speed.md     # also each fast path flipped, one at a time
-    python -m genlab.bench --set arch.channels=16      # genlab overrides, for both sides
+    python -m genlab.bench --models gan-cnn --set arch.channels=16  # overrides, both sides
 
 Both sides train the same network on the same batch size in the same process, interleaved, and
 each keeps its best of --repeats runs, so a busy machine slows both alike.
@@ -85,7 +85,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=2, help="runs per side, interleaved; best kept")
     p.add_argument("--ablate", action="store_true", help="also each fast path flipped")
     p.add_argument(
-        "--set", nargs="*", default=[], help="extra genlab overrides, e.g. arch.channels=16"
+        "--set",
+        nargs="*",
+        default=[],
+        help="genlab overrides for every model, e.g. ++arch.channels=16",
     )
     p.add_argument("--out", type=Path, help="also write the markdown table here")
     return p.parse_args(argv)
@@ -121,11 +124,11 @@ def main(argv=None) -> list[dict]:
             vc = to_dict(compose_config([*base, *CASES[name], *args.set, *v])) if v else c
             row = {
                 "model": name + (" (seanie12)" if name == SEANIE12 else ""),
-                "batch": c["data"]["batch_size"],
+                "batch": g.batch,
                 "fast paths": describe_fast(vc) + ("" if v else " (default)"),
                 "genlab img/s": g.images_per_s,
                 "tutorial img/s": tut.images_per_s,
-                "ratio": g.images_per_s / tut.images_per_s,
+                "genlab / tutorial": g.images_per_s / tut.images_per_s,
                 "genlab MiB": g.peak_mib,
                 "tutorial MiB": tut.peak_mib,
             }
@@ -138,7 +141,7 @@ def main(argv=None) -> list[dict]:
         f"load average {load0:.1f} -> {os.getloadavg()[0]:.1f}; memory: {memory}"
     )
     table = markdown(rows, header)
-    print(table)
+    print(table, end="")
     if args.out:
         args.out.write_text(table)
     return rows
@@ -147,13 +150,13 @@ def main(argv=None) -> list[dict]:
 def _line(row: dict) -> str:
     return (
         f"{row['model']:<20} {row['fast paths']:<40} genlab {row['genlab img/s']:8.0f} img/s  "
-        f"tutorial {row['tutorial img/s']:8.0f} img/s  ratio {row['ratio']:.2f}"
+        f"tutorial {row['tutorial img/s']:8.0f} img/s  ratio {row['genlab / tutorial']:.2f}"
     )
 
 
 def markdown(rows: list[dict], header: str) -> str:
     cols = list(rows[0]) if rows else []
-    fmt = {"genlab img/s": "{:.0f}", "tutorial img/s": "{:.0f}", "ratio": "{:.2f}x"}
+    fmt = {"genlab img/s": "{:.0f}", "tutorial img/s": "{:.0f}", "genlab / tutorial": "{:.2f}x"}
     fmt |= {"genlab MiB": "{:.0f}", "tutorial MiB": "{:.0f}"}
     lines = [header, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:

@@ -22,6 +22,7 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 class Result:
     images_per_s: float
     peak_mib: float
+    batch: int
 
 
 def compose_config(overrides: list[str]) -> DictConfig:
@@ -57,7 +58,8 @@ def run_genlab(cfg: DictConfig, warmup: int, steps: int) -> Result:
             trainer.fit()
         finally:
             trainer.close()
-    return Result(steps * trainer.loader.batch_size / clock.seconds, mem.mib)
+    batch = trainer.loader.batch_size
+    return Result(steps * batch / clock.seconds, mem.mib, batch)
 
 
 def run_tutorial(cfg: DictConfig, warmup: int, steps: int, seanie12: bool = False) -> Result:
@@ -68,10 +70,10 @@ def run_tutorial(cfg: DictConfig, warmup: int, steps: int, seanie12: bool = Fals
     sizes = {k: v for k, v in c["arch"].items() if k in ("hidden", "layers", "channels")}
     o = c["optimizer"]
     adam = {"lr": o["lr"], "betas": tuple(o["betas"])}
-    batch = c["data"]["batch_size"]
     clock = StepClock(device, warmup, warmup + steps)
     torch.manual_seed(c["seed"])
     data = make_data(c)  # for the shape and classes; the tutorial reads its own copy below
+    batch = min(c["data"]["batch_size"], len(data))  # as genlab's loader does
     with PeakMemory(device) as mem:
         loader = tutorial.tutorial_loader(c["data"]["name"], c["data"].get("root"), batch, data)
         shape = data.image_shape
@@ -94,4 +96,4 @@ def run_tutorial(cfg: DictConfig, warmup: int, steps: int, seanie12: bool = Fals
             opt_g = torch.optim.Adam(g.parameters(), **adam)
             opt_d = torch.optim.Adam(d.parameters(), **adam)
             tutorial.train_gan(g, prob, opt_g, opt_d, loader, latent, clock, device, classes > 0)
-    return Result(steps * batch / clock.seconds, mem.mib)
+    return Result(steps * batch / clock.seconds, mem.mib, batch)

@@ -79,14 +79,16 @@ class GANTask:
         # (2) Update G every d_steps batches, g_steps times: maximize log D(G(z)) (non-saturating)
         if (step + 1) % self.d_steps == 0:
             self.D.requires_grad_(False)  # the G step needs no gradient for D's weights
-            for i in range(self.g_steps):
-                with self.precision.autocast():
-                    if i > 0:
-                        fake = self.G(self._z(x.shape[0], x.device), y)
-                    d_out = self.D(fake, y).float()
-                g_loss = self.loss.g_loss(d_out)
-                self.precision.update(g_loss, self.opt_g)
-            self.D.requires_grad_(True)
+            try:
+                for i in range(self.g_steps):
+                    with self.precision.autocast():
+                        if i > 0:
+                            fake = self.G(self._z(x.shape[0], x.device), y)
+                        d_out = self.D(fake, y).float()
+                    g_loss = self.loss.g_loss(d_out)
+                    self.precision.update(g_loss, self.opt_g)
+            finally:
+                self.D.requires_grad_(True)
             self._g_loss = g_loss.detach()
         prob = torch.sigmoid if self.loss.logits else (lambda t: t)
         out = {
