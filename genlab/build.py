@@ -28,7 +28,7 @@ FAST_DEFAULTS = {
         "precision": "32",
         "compile": False,
         "channels_last": False,
-        "optimizer_impl": "foreach",
+        "optimizer_impl": "fused",
     },
     "cuda": {
         "precision": "bf16",
@@ -125,7 +125,7 @@ def make_data(c: dict, split: str = "train") -> ImageSet:
     return load_images(d["name"], split, d.get("root"), **options)
 
 
-def make_optimizer(params, o: dict, impl: str = "foreach") -> torch.optim.Optimizer:
+def make_optimizer(params, o: dict, impl: str = "fused") -> torch.optim.Optimizer:
     _choice("optimizer", o["name"], ("adam",))
     kernels = {"foreach": impl == "foreach", "fused": impl == "fused"}
     return torch.optim.Adam(

@@ -18,7 +18,7 @@ def test_bench_compares_both_sides_and_writes_the_table(tmp_path):
         assert r["genlab img/s"] > 0 and r["tutorial img/s"] > 0
         assert r["genlab / tutorial"] == r["genlab img/s"] / r["tutorial img/s"]
     table = out.read_text()
-    assert "| gan-mlp (seanie12) | 64 | 32, foreach (default) |" in table
+    assert "| gan-mlp (seanie12) | 64 | 32, fused (default) |" in table
     assert table.startswith("cpu: ") and "| genlab / tutorial |" in table
 
 
@@ -29,7 +29,7 @@ def test_ablation_flips_each_fast_path_once(compose_cfg):
         ["device.compile=true"],
         ["device.channels_last=true"],
         ["device.optimizer_impl=plain"],
-        ["device.optimizer_impl=fused"],
+        ["device.optimizer_impl=foreach"],
     ]
     mlp = ablations(to_dict(compose_cfg("arch=mlp", "device=cpu")))
     assert ["device.channels_last=true"] not in mlp and len(mlp) == 4
