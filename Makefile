@@ -34,10 +34,13 @@ format: $(VENV)/.installed ## Format the code with ruff
 	$(BIN)/ruff format genlab tests scripts
 	$(BIN)/ruff check --fix genlab tests scripts
 
+bench: $(VENV)/.installed ## Train speed against the tutorial loop (ARGS="--models gan-mlp --out speed.md")
+	$(BIN)/python -m genlab.bench $(ARGS)
+
 tensorboard: $(VENV)/.installed ## Open TensorBoard on every run under outputs/
 	$(BIN)/tensorboard --logdir outputs
 
 clean: ## Remove caches (keeps .venv, data/ and outputs/)
 	rm -rf .pytest_cache .ruff_cache $$(find . -name __pycache__ -not -path './$(VENV)/*')
 
-.PHONY: help install train report test lint format tensorboard clean
+.PHONY: help install train report test bench lint format tensorboard clean

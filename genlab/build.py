@@ -20,10 +20,27 @@ from genlab.trainers.gan import GANTask
 from genlab.trainers.guards import NAN_POLICIES
 from genlab.trainers.health import HealthWatch, bce_floor
 from genlab.trainers.loop import LoopSettings, Trainer
+from genlab.trainers.precision import PRECISIONS, Precision
 from genlab.trainers.vae import VAETask
 
 MODELS = ("vae", "gan", "cgan")
 DEVICES = ("auto", "cpu", "cuda")
+OPTIMIZER_IMPLS = ("plain", "foreach", "fused")
+# What device=auto picks for each fast path; the same values as conf/device/{cpu,cuda}.yaml
+FAST_DEFAULTS = {
+    "cpu": {
+        "precision": "32",
+        "compile": False,
+        "channels_last": False,
+        "optimizer_impl": "fused",
+    },
+    "cuda": {
+        "precision": "bf16",
+        "compile": True,
+        "channels_last": True,
+        "optimizer_impl": "fused",
+    },
+}
 
 
 class ConfigError(ValueError):
@@ -65,6 +82,12 @@ def _validate(c: dict) -> None:
     _choice("data", c["data"]["name"], DATASETS)
     _choice("prior", c["prior"]["name"], PRIORS)
     _choice("device", c["device"]["name"], DEVICES)
+    d = c["device"]  # fast paths: `auto` (or a missing key) is the device's default
+    _choice("device.precision", str(d.get("precision", "auto")), (*PRECISIONS, "auto"))
+    _choice("device.optimizer_impl", d.get("optimizer_impl", "auto"), (*OPTIMIZER_IMPLS, "auto"))
+    for key in ("compile", "channels_last"):
+        if d.get(key, "auto") not in (True, False, "auto"):
+            raise ConfigError(f"device.{key}={d[key]} is not allowed; choose true, false or auto")
     check_fit(c)
     _positive("model.latent_dim", c["model"]["latent_dim"])
     _positive("data.batch_size", c["data"]["batch_size"])
@@ -211,6 +234,24 @@ def make_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def fast_paths(d: dict, device: torch.device) -> dict:
+    """The device's fast-path switches, with every `auto` replaced by that device's default."""
+    defaults = FAST_DEFAULTS[device.type]
+    fast = {k: d.get(k, "auto") for k in defaults}
+    fast = {k: defaults[k] if v == "auto" else v for k, v in fast.items()}
+    fast["precision"] = str(fast["precision"])  # YAML reads 32 as an int
+    return fast
+
+
+def speed_up(module: torch.nn.Module, fast: dict) -> torch.nn.Module:
+    """In place: NHWC weights for convolutions, then torch.compile; state_dict keys unchanged."""
+    if fast["channels_last"]:
+        module.to(memory_format=torch.channels_last)  # only 4-D weights change layout
+    if fast["compile"]:
+        module.compile()
+    return module
+
+
 def make_data(c: dict, split: str = "train") -> ImageSet:
     d = c["data"]
     keys = ("size", "image_shape", "num_classes", "image_size", "path", "channels")
@@ -218,41 +259,51 @@ def make_data(c: dict, split: str = "train") -> ImageSet:
     return load_images(d["name"], split, d.get("root"), **options)
 
 
-def make_optimizer(params, o: dict) -> torch.optim.Optimizer:
+def make_optimizer(params, o: dict, impl: str = "fused") -> torch.optim.Optimizer:
     _choice("optimizer", o["name"], ("adam",))
+    kernels = {"foreach": impl == "foreach", "fused": impl == "fused"}
     return torch.optim.Adam(
-        params, lr=o["lr"], betas=tuple(o["betas"]), weight_decay=o.get("weight_decay", 0.0)
+        params,
+        lr=o["lr"],
+        betas=tuple(o["betas"]),
+        weight_decay=o.get("weight_decay", 0.0),
+        **kernels,
     )
 
 
 def make_task(c: dict, data: ImageSet, device: torch.device):
-    """The model, its optimisers and its training step, on device."""
+    """The model, its optimisers and its training step, on device, with its fast paths."""
     family, arch, latent = c["model"]["name"], c["arch"]["name"], c["model"]["latent_dim"]
+    fast = fast_paths(c["device"], device)
+    fast["channels_last"] = fast["channels_last"] and arch == "cnn"
+    precision = Precision(fast["precision"], device.type)
+    impl = fast["optimizer_impl"]
     sizes = {k: v for k, v in c["arch"].items() if k in ("hidden", "layers", "channels")}
     prior = make_prior(c["prior"]["name"], c["prior"].get("low", -1.0), c["prior"].get("high", 1.0))
     if family == "vae":
-        vae = make_vae(arch, data.image_shape, latent, **sizes).to(device)
+        vae = speed_up(make_vae(arch, data.image_shape, latent, **sizes).to(device), fast)
         loss = VAELoss(
             recon=c["loss"]["name"], **{k: v for k, v in c["loss"].items() if k != "name"}
         )
         fixed_x = data.images[:32].to(device).float() / 255
         return VAETask(
             vae,
-            make_optimizer(vae.parameters(), c["optimizer"]),
+            make_optimizer(vae.parameters(), c["optimizer"], impl),
             loss,
             prior,
             fixed_x,
             seed=c["seed"],
+            precision=precision,
         )
     classes = data.num_classes if family == "cgan" else 0
     g, d = make_gan(arch, data.image_shape, latent, classes, **sizes)
-    g, d = g.to(device), d.to(device)
+    g, d = speed_up(g.to(device), fast), speed_up(d.to(device), fast)
     t, loss_cfg = c["trainer"], c["loss"]
     return GANTask(
         g,
         d,
-        make_optimizer(g.parameters(), c["optimizer"]),
-        make_optimizer(d.parameters(), c["optimizer"]),
+        make_optimizer(g.parameters(), c["optimizer"], impl),
+        make_optimizer(d.parameters(), c["optimizer"], impl),
         GAN_LOSSES[loss_cfg["name"]],
         prior,
         device,
@@ -261,6 +312,7 @@ def make_task(c: dict, data: ImageSet, device: torch.device):
         label_smoothing=loss_cfg.get("label_smoothing", 0.0),
         gp_weight=loss_cfg.get("gp_weight", 10.0),
         seed=c["seed"],
+        precision=precision,
     )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from genlab.losses.gan import GANLoss, gradient_penalty
 from genlab.models.gan import Discriminator, Generator
 from genlab.priors import Prior
 from genlab.trainers.guards import FiniteGuard
+from genlab.trainers.precision import Precision
 
 
 class GANTask:
@@ -26,8 +28,14 @@ class GANTask:
         label_smoothing: float = 0.0,
         gp_weight: float = 10.0,
         seed: int = 0,
+        precision: Precision | None = None,
     ):
         self.G, self.D, self.opt_g, self.opt_d = generator, discriminator, opt_g, opt_d
+        self.precision = precision or Precision()
+        # One D forward on [real; fake] instead of two, unless D uses batch statistics
+        self.joint_d = not any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules()
+        )
         self.loss, self.prior = loss, prior
         self.g_steps, self.d_steps = g_steps, d_steps
         self.real_target = 1.0 - label_smoothing  # one-sided: fakes keep target 0
@@ -51,31 +59,42 @@ class GANTask:
     def _z(self, n: int, device) -> torch.Tensor:
         return self.prior.sample(n, self.G.latent_dim, device=device)
 
+    def _d_both(self, x, fake, y) -> tuple[torch.Tensor, torch.Tensor]:
+        """D on the real and the fake batch: (d_real, d_fake), float32 logits / scores."""
+        if not self.joint_d:
+            return self.D(x, y).float(), self.D(fake, y).float()
+        both = self.D(torch.cat([x, fake]), None if y is None else torch.cat([y, y]))
+        return both.float().split(x.shape[0])
+
     def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         x = x * 2 - 1  # G ends in tanh: images in [-1, 1]
         y = y if self.num_classes else None
         # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the variant's equivalent)
-        fake = self.G(self._z(x.shape[0], x.device), y)
-        d_real, d_fake = self.D(x, y), self.D(fake.detach(), y)
+        with self.precision.autocast():
+            fake = self.G(self._z(x.shape[0], x.device), y)
+            d_real, d_fake = self._d_both(x, fake.detach(), y)
         d_loss = self.loss.d_loss(d_real, d_fake, self.real_target)
-        if self.loss.gradient_penalty:
-            d_loss = d_loss + self.gp_weight * gradient_penalty(self.D, x, fake.detach(), y)
+        if self.loss.gradient_penalty:  # in float32: a second derivative
+            fake32 = fake.detach().float()
+            d_loss = d_loss + self.gp_weight * gradient_penalty(self.D, x, fake32, y)
         d_ok = self.guard({"d_loss": d_loss})  # nan_policy=skip: a bad D loss skips the batch
         if d_ok:
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
+            self.precision.update(d_loss, self.opt_d)
         # (2) Update G every d_steps batches, g_steps times: maximize log D(G(z)) (or the variant)
         if d_ok and (step + 1) % self.d_steps == 0:
-            for i in range(self.g_steps):
-                if i > 0:
-                    fake = self.G(self._z(x.shape[0], x.device), y)
-                g_loss = self.loss.g_loss(self.D(fake, y))
-                if not self.guard({"g_loss": g_loss}):
-                    break  # D's update of this batch (finite) stays
-                self.opt_g.zero_grad(set_to_none=True)
-                g_loss.backward()
-                self.opt_g.step()
+            self.D.requires_grad_(False)  # the G step needs no gradient for D's weights
+            try:
+                for i in range(self.g_steps):
+                    with self.precision.autocast():
+                        if i > 0:
+                            fake = self.G(self._z(x.shape[0], x.device), y)
+                        d_out = self.D(fake, y).float()
+                    g_loss = self.loss.g_loss(d_out)
+                    if not self.guard({"g_loss": g_loss}):
+                        break  # D's update of this batch (finite) stays
+                    self.precision.update(g_loss, self.opt_g)
+            finally:
+                self.D.requires_grad_(True)
             self._g_loss = g_loss.detach()
         prob = torch.sigmoid if self.loss.logits else (lambda t: t)
         out = {

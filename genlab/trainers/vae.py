@@ -8,13 +8,22 @@ from genlab.losses.vae import VAELoss
 from genlab.models.vae import VAE
 from genlab.priors import Prior
 from genlab.trainers.guards import FiniteGuard
+from genlab.trainers.precision import Precision
 
 
 class VAETask:
     def __init__(
-        self, vae: VAE, optimizer, loss: VAELoss, prior: Prior, fixed_x: torch.Tensor, seed: int = 0
+        self,
+        vae: VAE,
+        optimizer,
+        loss: VAELoss,
+        prior: Prior,
+        fixed_x: torch.Tensor,
+        seed: int = 0,
+        precision: Precision | None = None,
     ):
         self.vae, self.optimizer, self.loss, self.prior = vae, optimizer, loss, prior
+        self.precision = precision or Precision()
         self.modules = {"vae": vae}
         self.optimizers = {"vae": optimizer}
         g = torch.Generator().manual_seed(seed)
@@ -26,12 +35,11 @@ class VAETask:
     def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         if self.loss.binarize:
             x = torch.bernoulli(x)
-        logits, mu, logvar = self.vae(x)
-        terms = self.loss(logits, x, mu, logvar)
+        with self.precision.autocast():
+            logits, mu, logvar = self.vae(x)
+        terms = self.loss(logits.float(), x, mu.float(), logvar.float())  # the loss in float32
         if self.guard(terms):  # every term finite (nan_policy=skip: else no update)
-            self.optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            self.optimizer.step()
+            self.precision.update(terms["loss"], self.optimizer)
         return {k: v.detach() for k, v in terms.items()}
 
     @torch.no_grad()

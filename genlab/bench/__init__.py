@@ -1,0 +1,1 @@
+"""Training speed: genlab against the hand-written tutorial loop, `python -m genlab.bench`."""

@@ -1,0 +1,168 @@
+"""`python -m genlab.bench`: train images per second and peak memory, genlab against the tutorial.
+
+    python -m genlab.bench                             # every model x arch, the device's defaults
+    python -m genlab.bench --models gan-mlp --steps 20 --device cpu
+    python -m genlab.bench --ablate --out speed.md     # also each fast path flipped, one at a time
+    python -m genlab.bench --models gan-cnn --set arch.channels=16  # overrides, both sides
+
+Both sides train the same network on the same batch size in the same process, interleaved, and
+each keeps its best of --repeats runs, so a busy machine slows both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+from genlab.bench.runs import Result, compose_config, describe_fast, run_genlab, run_tutorial
+from genlab.build import FAST_DEFAULTS, make_device, to_dict
+
+CASES = {
+    "vae-mlp": ["model=vae", "arch=mlp"],
+    "vae-cnn": ["model=vae", "arch=cnn"],
+    # the seanie12 tutorial's GAN: MLP hidden 500, latent 10, batch 200, Adam 1e-3 (0.5, 0.999)
+    "gan-mlp": [
+        "model=gan",
+        "arch=mlp",
+        "arch.hidden=500",
+        "arch.layers=2",
+        "model.latent_dim=10",
+        "data.batch_size=200",
+        "optimizer.lr=1e-3",
+    ],
+    "gan-cnn": ["model=gan", "arch=cnn"],
+    "cgan-mlp": ["model=cgan", "arch=mlp"],
+    "cgan-cnn": ["model=cgan", "arch=cnn"],
+}
+SEANIE12 = "gan-mlp"  # its tutorial side runs the tutorial's own networks
+
+
+def ablations(c: dict) -> list[list[str]]:
+    """Each fast path flipped from the device's default, one at a time."""
+    device = make_device(c["device"]["name"]).type
+    f = FAST_DEFAULTS[device]
+    out = [[f"device.precision={p}"] for p in ("32", "bf16", "fp16") if p != f["precision"]]
+    if device == "cpu":  # fp16 on a CPU without fp16 units is emulated: not worth a row
+        out = [o for o in out if o != ["device.precision=fp16"]]
+    out.append([f"device.compile={str(not f['compile']).lower()}"])
+    if c["arch"]["name"] == "cnn":
+        out.append([f"device.channels_last={str(not f['channels_last']).lower()}"])
+    impls = ("plain", "foreach", "fused")
+    out += [[f"device.optimizer_impl={i}"] for i in impls if i != f["optimizer_impl"]]
+    return out
+
+
+def machine(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+
+
+def best(a: Result | None, b: Result) -> Result:
+    return b if a is None or b.images_per_s > a.images_per_s else a
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m genlab.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--models", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--data", default="mnist", help="data set (mnist, fashion_mnist, synthetic)")
+    p.add_argument("--steps", type=int, default=30, help="timed steps per run")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (compile, caches)")
+    p.add_argument("--repeats", type=int, default=2, help="runs per side, interleaved; best kept")
+    p.add_argument("--ablate", action="store_true", help="also each fast path flipped")
+    p.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        help="genlab overrides for every model, e.g. ++arch.channels=16",
+    )
+    p.add_argument("--out", type=Path, help="also write the markdown table here")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> list[dict]:
+    args = parse_args(argv)
+    names = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in names if m not in CASES]
+    if unknown:
+        sys.exit(
+            f"error: --models {','.join(unknown)} is not known; choose from {', '.join(CASES)}"
+        )
+    base = [f"device={args.device}", f"data={args.data}", "trainer.progress=false"]
+    device = make_device(args.device)
+    load0 = os.getloadavg()[0]
+    rows = []
+    for name in names:
+        cfg = compose_config([*base, *CASES[name], *args.set])
+        c = to_dict(cfg)
+        variants = [[]] + (ablations(c) if args.ablate else [])
+        tut, gen = None, [None] * len(variants)
+        for r in range(args.repeats):
+            tutorial_first = r % 2 == 0  # alternate, so neither side always runs warmer
+            if tutorial_first:
+                tut = best(tut, run_tutorial(cfg, args.warmup, args.steps, name == SEANIE12))
+            for i, v in enumerate(variants):
+                vcfg = compose_config([*base, *CASES[name], *args.set, *v]) if v else cfg
+                gen[i] = best(gen[i], run_genlab(vcfg, args.warmup, args.steps))
+            if not tutorial_first:
+                tut = best(tut, run_tutorial(cfg, args.warmup, args.steps, name == SEANIE12))
+        for v, g in zip(variants, gen, strict=True):
+            vc = to_dict(compose_config([*base, *CASES[name], *args.set, *v])) if v else c
+            row = {
+                "model": name + (" (seanie12)" if name == SEANIE12 else ""),
+                "batch": g.batch,
+                "fast paths": describe_fast(vc) + ("" if v else " (default)"),
+                "genlab img/s": g.images_per_s,
+                "tutorial img/s": tut.images_per_s,
+                "genlab / tutorial": g.images_per_s / tut.images_per_s,
+                "genlab MiB": g.peak_mib,
+                "tutorial MiB": tut.peak_mib,
+            }
+            rows.append(row)
+            print(_line(row), file=sys.stderr, flush=True)
+    memory = "max_memory_allocated" if device.type == "cuda" else "peak RSS delta"
+    header = (
+        f"{device.type}: {machine(device)}; torch {torch.__version__}; data={args.data}; "
+        f"{args.steps} timed steps after {args.warmup}, best of {args.repeats}; "
+        f"load average {load0:.1f} -> {os.getloadavg()[0]:.1f}; memory: {memory}"
+    )
+    table = markdown(rows, header)
+    print(table, end="")
+    if args.out:
+        args.out.write_text(table)
+    return rows
+
+
+def _line(row: dict) -> str:
+    return (
+        f"{row['model']:<20} {row['fast paths']:<40} genlab {row['genlab img/s']:8.0f} img/s  "
+        f"tutorial {row['tutorial img/s']:8.0f} img/s  ratio {row['genlab / tutorial']:.2f}"
+    )
+
+
+def markdown(rows: list[dict], header: str) -> str:
+    cols = list(rows[0]) if rows else []
+    fmt = {"genlab img/s": "{:.0f}", "tutorial img/s": "{:.0f}", "genlab / tutorial": "{:.2f}x"}
+    fmt |= {"genlab MiB": "{:.0f}", "tutorial MiB": "{:.0f}"}
+    lines = [header, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        lines.append("| " + " | ".join(fmt.get(k, "{}").format(r[k]) for k in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
