@@ -337,6 +337,8 @@ def make_trainer(
     device = distributed.local_device(make_device(c["device"]["name"]), ranks)
     if c.get("threads"):  # CPU threads of this process: parallel jobs should share the cores
         torch.set_num_threads(c["threads"])
+    # rank 0 measures; built first, as training the classifier on first use draws random numbers
+    evaluator = make_evaluator(c, device) if ranks.main else None
     torch.manual_seed(c["seed"])  # the same on every rank: global-batch draws stay in step
     data = make_data(c)
     task = make_task(c, data, device)
@@ -353,7 +355,7 @@ def make_trainer(
         config=c,
         health=make_health(c),
         ranks=ranks,
-        evaluator=make_evaluator(c, device),
+        evaluator=evaluator,
     )
 
 

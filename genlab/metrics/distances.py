@@ -36,9 +36,13 @@ def quiet():
         yield
 
 
+# one process computes the metrics (rank 0 under torchrun): never gather across processes
+LOCAL = {"sync_on_compute": False}
+
+
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
     """||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) (Heusel et al. 2017), (N, D) each."""
-    fid = FrechetInceptionDistance(feature=Precomputed(real.shape[1])).to(real.device)
+    fid = FrechetInceptionDistance(feature=Precomputed(real.shape[1]), **LOCAL).to(real.device)
     fid.update(real, real=True)
     fid.update(fake, real=False)
     return fid.compute().item()
@@ -51,7 +55,7 @@ def kernel_distance(
     size = min(subset_size, len(real), len(fake))
     with quiet():
         kid = KernelInceptionDistance(
-            feature=Precomputed(real.shape[1]), subsets=subsets, subset_size=size
+            feature=Precomputed(real.shape[1]), subsets=subsets, subset_size=size, **LOCAL
         ).to(real.device)
     kid.update(real, real=True)
     kid.update(fake, real=False)
@@ -62,6 +66,6 @@ def kernel_distance(
 def classifier_score(logits: torch.Tensor, splits: int = 10) -> float:
     """exp(E_x KL(p(y|x) || p(y))): the Inception score (Salimans et al. 2016), our classifier."""
     with quiet():
-        score = InceptionScore(feature=Precomputed(logits.shape[1]), splits=splits)
+        score = InceptionScore(feature=Precomputed(logits.shape[1]), splits=splits, **LOCAL)
     score.update(logits)
     return score.compute()[0].item()
