@@ -20,7 +20,7 @@ from genlab.data import ImageSet, ResidentLoader
 FEATURES = 128  # width of the penultimate layer: the feature space of the distances
 RECIPES = {  # epochs on the training split (targets: MNIST >= 99.3%, FashionMNIST >= 91% test)
     "mnist": {"epochs": 3},
-    "fashion_mnist": {"epochs": 3},
+    "fashion_mnist": {"epochs": 10},  # 3 epochs gave 90.5%
     "synthetic": {"epochs": 30},  # a few hundred images: seconds
 }
 
