@@ -49,7 +49,7 @@ def load_job(run_dir: Path) -> Job:
     metrics = last_scalars(run_dir)
     metrics_file = run_dir / "metrics.json"
     if metrics_file.is_file():
-        metrics.update(json.loads(metrics_file.read_text()))
+        metrics.update(json.loads(metrics_file.read_text())["metrics"])  # {"step", "metrics"}
     return Job(
         run_dir,
         overrides,
@@ -61,7 +61,8 @@ def load_job(run_dir: Path) -> Job:
 
 
 def last_scalars(run_dir: Path) -> dict[str, float]:
-    """The last logged value of every TensorBoard scalar in run_dir (tag train/x -> x)."""
+    """The last logged value of every TensorBoard scalar in run_dir (tags train/x, eval/x -> x;
+    a final eval/x, also in metrics.json, wins over train/x)."""
     if not list(run_dir.glob("events.out.tfevents.*")):
         return {}
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -69,8 +70,8 @@ def last_scalars(run_dir: Path) -> dict[str, float]:
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 1})  # keeps the newest
     events.Reload()
     out = {}
-    for tag in events.Tags()["scalars"]:
-        name = tag.removeprefix("train/")
+    for tag in sorted(events.Tags()["scalars"], key=lambda t: t.startswith("eval/")):
+        name = tag.removeprefix("train/").removeprefix("eval/")
         out[name] = max(events.Scalars(tag), key=lambda e: e.step).value
     return out
 
