@@ -192,3 +192,13 @@ def test_truncated_or_foreign_checkpoint_gives_one_clear_line(tmp_path):
         assert "\n" not in msg and str(tmp_path / name) in msg and expected[name] in msg, msg
         chained = e.value.__cause__ or (not e.value.__suppress_context__ and e.value.__context__)
         assert not chained  # no pickle traceback under the message
+
+
+def test_deferred_check_reads_the_flag_later_and_names_the_steps():
+    guard = FiniteGuard("stop", defer=True)  # the GPU path: no host read per update
+    for step, value in enumerate([1.0, float("nan"), 2.0], start=1):
+        guard.step = step
+        assert guard({"loss": torch.tensor(value)})  # the update goes ahead
+    with pytest.raises(NonFiniteError, match="between steps 1 and 3"):
+        guard.check()
+    guard.check()  # read once: nothing pending now

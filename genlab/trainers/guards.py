@@ -33,19 +33,30 @@ class FiniteGuard:
     batch in `skipped` (once per step, however many updates in it were dropped).
     """
 
-    def __init__(self, policy: str = "stop"):
+    def __init__(self, policy: str = "stop", defer: bool = False):
         if policy not in NAN_POLICIES:
             raise ValueError(f"nan_policy={policy} is not known; choose one of stop, skip")
         self.policy = policy
         self.step = 0  # the step being computed, as TensorBoard numbers it (set by the loop)
         self.skipped = 0  # batches skipped so far (policy "skip")
         self._last_skip = -1
+        # defer (on a GPU, policy "stop"): no host sync per update; the loop calls check()
+        self.defer = defer and policy == "stop"
+        self._pending: torch.Tensor | None = None  # every loss finite since step `_since`?
+        self._since = 0
 
     def __call__(self, terms: dict[str, torch.Tensor]) -> bool:
         values = torch.cat([t.detach().reshape(-1).float() for t in terms.values()])
-        # One fused check and one bool read per update: cheap on the CPU. On a GPU this read is a
-        # host sync; a fast path may defer it (keep the flag on the device, read it at log steps).
-        if bool(torch.isfinite(values).all()):
+        finite = torch.isfinite(values).all()  # one fused check per update
+        if self.defer:
+            # No host sync in the GPU hot loop: the flag stays on the device and check() reads it
+            # at the next log step or checkpoint (a checkpoint never takes non-finite weights).
+            if self._pending is None:
+                self._pending, self._since = finite, self.step
+            else:
+                self._pending &= finite
+            return True
+        if bool(finite):  # one bool read per update: cheap on the CPU
             return True
         bad = ", ".join(
             f"{k}={t.detach().float().mean().item():.4g}"
@@ -57,6 +68,14 @@ class FiniteGuard:
         if self._last_skip != self.step:
             self.skipped, self._last_skip = self.skipped + 1, self.step
         return False
+
+    def check(self) -> None:
+        """Reads the deferred flag; raises NonFiniteError if a loss since then was not finite."""
+        if self._pending is None:
+            return
+        finite, self._pending = bool(self._pending), None
+        if not finite:
+            raise NonFiniteError(f"non-finite loss between steps {self._since} and {self.step}")
 
 
 class StopOnSignals:

@@ -56,7 +56,8 @@ class Trainer:
         self.batch = 0  # batches done in the current epoch
         self.logger: RunLogger | None = None
         self.saved_step: int | None = None  # the step of the last checkpoint written
-        self.guard = task.guard = FiniteGuard(settings.nan_policy)  # checked before each update
+        on_gpu = loader.images.device.type == "cuda"  # there the NaN check waits for a log step
+        self.guard = task.guard = FiniteGuard(settings.nan_policy, defer=on_gpu)
         self.evaluator = evaluator  # task -> {metric: value} (genlab.metrics), or None
         self.metrics: dict[str, float] = {}  # the last evaluation
 
@@ -103,6 +104,7 @@ class Trainer:
     def save(self) -> None:
         """Flushes the logs, then writes the checkpoint, unless a weight is NaN/Inf: the last
         good checkpoint is never overwritten by a broken model."""
+        self.guard.check()
         params = [p.detach() for m in self.task.modules.values() for p in m.parameters()]
         if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
             raise NonFiniteError(f"non-finite weights at step {self.step}")
@@ -183,6 +185,7 @@ class Trainer:
         bar.update()
         logged = {}
         if self.step % s.log_every == 0 or self.step == self.total_steps:
+            self.guard.check()  # a GPU's deferred NaN check: this step syncs anyway
             scalars = distributed.mean_over_ranks(scalars, self.ranks)
             logged = {k: v.item() for k, v in scalars.items()}  # the one host sync
             if s.nan_policy == "skip":
