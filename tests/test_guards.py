@@ -14,14 +14,6 @@ from genlab.trainers.guards import FiniteGuard, NonFiniteError
 SMALL = ["data.size=48", "data.batch_size=8", "data.image_shape=[1,8,8]", "arch.hidden=16"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class NaNAt:
     """Wraps a VAE loss: the KL term (and so the loss) is NaN at the given steps."""
 

@@ -29,15 +29,6 @@ SHORT = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread, and far faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def logged(run_dir) -> dict[str, list]:
     """Every scalar and image tag -> [(step, value)] as TensorBoard shows it (after purges)."""
     acc = EventAccumulator(str(run_dir), size_guidance={"images": 0, "scalars": 0})
