@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import torch
@@ -15,6 +16,7 @@ class RunLogger:
     def __init__(self, run_dir: Path, purge_step: int | None = None):
         self.run_dir = Path(run_dir)
         (self.run_dir / "images").mkdir(parents=True, exist_ok=True)
+        _after_existing_event_files(self.run_dir)
         # purge_step drops events logged after a resumed checkpoint: no duplicated steps
         self.writer = SummaryWriter(str(self.run_dir), purge_step=purge_step)
 
@@ -48,3 +50,12 @@ class RunLogger:
         for summary in hparams_summary(hparams, metrics):  # experiment, session start, end
             self.writer.file_writer.add_summary(summary)
         self.writer.flush()
+
+
+def _after_existing_event_files(run_dir: Path) -> None:
+    """Waits until the clock passes the newest event file's second. TensorBoard reads a run's
+    files in name order (events.out.tfevents.<unix second>.<host>.<pid>...): a resumed run's file
+    must sort after the one it continues, also when both start within the same second."""
+    seconds = [int(p.name.split(".")[3]) for p in run_dir.glob("events.out.tfevents.*")]
+    while seconds and time.time() < max(seconds) + 1:
+        time.sleep(0.05)
