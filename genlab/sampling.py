@@ -4,22 +4,6 @@ from __future__ import annotations
 
 import torch
 
-from genlab.trainers.gan import GANTask
-from genlab.trainers.vae import VAETask
-
-
-@torch.no_grad()
-def decode(task, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-    """Latents (N, D) (and class ids for a cGAN) -> images in [0, 1], (N, C, H, W)."""
-    if isinstance(task, VAETask):
-        return task.vae.decode(z).sigmoid()
-    was_training = task.G.training
-    task.G.eval()
-    labels = labels.to(z.device) if task.num_classes else None
-    images = (task.G(z, labels) + 1) / 2
-    task.G.train(was_training)
-    return images
-
 
 def balanced_labels(n: int, num_classes: int) -> torch.Tensor:
     """0, 1, ..., C-1, 0, 1, ...: every class n / C times (n divisible by C)."""
@@ -46,12 +30,12 @@ def interpolation(task, rows: int = 8, steps: int = 10, seed: int = 0) -> torch.
     """rows x steps images in [0, 1]: each row walks linearly from one prior draw to another
     (a cGAN keeps the class of the row fixed: row r is class r mod C)."""
     g = torch.Generator().manual_seed(seed)
-    latent = task.vae.latent_dim if isinstance(task, VAETask) else task.G.latent_dim
+    latent = task.fixed_z.shape[1]
     device = task.fixed_z.device
     ends = task.prior.sample(2 * rows, latent, generator=g).view(2, rows, 1, latent)
     t = torch.linspace(0, 1, steps).view(1, steps, 1)
     z = ((1 - t) * ends[0] + t * ends[1]).reshape(rows * steps, latent).to(device)
     labels = None
-    if isinstance(task, GANTask) and task.num_classes:
+    if getattr(task, "num_classes", 0):
         labels = (torch.arange(rows) % task.num_classes).repeat_interleave(steps)
-    return decode(task, z, labels)
+    return task.decode(z, labels)

@@ -113,13 +113,9 @@ class GANTask:
         self._g_loss = state["g_loss"]
 
     @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator=None) -> torch.Tensor:
-        """n images in [0, 1]; a cGAN takes labels (default: balanced over the classes)."""
-        device = self.fixed_z.device
-        z = self.prior.sample(n, self.G.latent_dim, generator=generator).to(device)
-        if self.num_classes and labels is None:
-            labels = torch.arange(n) % self.num_classes
-        labels = labels.to(device) if labels is not None else None
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Latents (N, D) (and a cGAN's class ids) -> images in [0, 1], G in eval mode."""
+        labels = labels.to(z.device) if self.num_classes else None
         was_training = self.G.training
         self.G.eval()
         images = (self.G(z, labels) + 1) / 2
@@ -127,9 +123,12 @@ class GANTask:
         return images
 
     @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator=None) -> torch.Tensor:
+        """n images in [0, 1]; a cGAN takes labels (default: balanced over the classes)."""
+        z = self.prior.sample(n, self.G.latent_dim, generator=generator).to(self.fixed_z.device)
+        if self.num_classes and labels is None:
+            labels = torch.arange(n) % self.num_classes
+        return self.decode(z, labels)
+
     def grids(self) -> dict[str, tuple[torch.Tensor, int]]:
-        was_training = self.G.training
-        self.G.eval()
-        images = (self.G(self.fixed_z, self.fixed_y) + 1) / 2
-        self.G.train(was_training)
-        return {"samples": (images, self.grid_rows)}
+        return {"samples": (self.decode(self.fixed_z, self.fixed_y), self.grid_rows)}

@@ -43,10 +43,15 @@ class VAETask:
         return {k: v.detach() for k, v in terms.items()}
 
     @torch.no_grad()
+    def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
+        """Latents (N, D) -> images in [0, 1]: the decoder's pixel means."""
+        return torch.sigmoid(self.vae.decode(z))
+
+    @torch.no_grad()
     def sample(self, n: int, labels=None, generator=None) -> torch.Tensor:
-        """n images in [0, 1]: the decoder's pixel means at z ~ prior."""
+        """n images in [0, 1] at z ~ prior."""
         z = self.prior.sample(n, self.vae.latent_dim, generator=generator)
-        return torch.sigmoid(self.vae.decode(z.to(self.fixed_z.device)))
+        return self.decode(z.to(self.fixed_z.device))
 
     @torch.no_grad()
     def grids(self) -> dict[str, tuple[torch.Tensor, int]]:
@@ -54,11 +59,11 @@ class VAETask:
         self.vae.eval()
         cols = min(8, len(self.fixed_x))  # 4 x 8 inputs; fewer for a data set under 32 images
         x = self.fixed_x[: len(self.fixed_x) // cols * cols]
-        recon = torch.sigmoid(self.vae.decode(self.vae.encode(x)[0]))
+        recon = self.decode(self.vae.encode(x)[0])
         shape = (-1, cols, *x.shape[1:])
         pairs = torch.stack([x.view(shape), recon.view(shape)], dim=1)
         out = {
-            "samples": (torch.sigmoid(self.vae.decode(self.fixed_z)), 8),
+            "samples": (self.decode(self.fixed_z), 8),
             "reconstructions": (pairs.flatten(0, 2), cols),  # rows: inputs, then reconstructions
         }
         if self.vae.latent_dim == 2:
@@ -72,4 +77,4 @@ class VAETask:
         axis = torch.distributions.Normal(0.0, 1.0).icdf(q)
         zy, zx = torch.meshgrid(axis.flip(0), axis, indexing="ij")
         z = torch.stack([zx, zy], dim=-1).reshape(-1, 2).to(self.fixed_z.device)
-        return torch.sigmoid(self.vae.decode(z))
+        return self.decode(z)
