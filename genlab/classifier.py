@@ -7,32 +7,41 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from genlab.build import ConfigError, make_classifier, make_device, parse_args
-from genlab.checkpoint import CheckpointError
-from genlab.data import DATASETS, DataError
+from omegaconf import OmegaConf
+
+from genlab.config import CONF_DIR
+from genlab.config.args import arg, parse_args
+from genlab.config.build import make_classifier, make_device
+from genlab.config.checks import one_of
+from genlab.data import DATASETS
+from genlab.errors import GenlabError
 
 
 @dataclass
 class Args:
-    data: str = "mnist"  # one of genlab.data.DATASETS
-    root: str | None = None  # data root; null: $GENLAB_DATA, else data/ at the repo root
-    force: bool = False  # train again even if a saved classifier exists
-    epochs: int | None = None  # null: the data set's recipe (genlab.metrics.classifier.RECIPES)
-    device: str = "auto"
+    data: str = arg("mnist", f"one of {', '.join(DATASETS)}")
+    root: str | None = arg(None, "data root; null: $GENLAB_DATA, else the default data root")
+    force: bool = arg(False, "train again even if a saved classifier exists")
+    epochs: int | None = arg(None, "null: the data set's recipe (genlab.metrics.classifier_net)")
+    device: str = arg("auto", "auto | cpu | cuda")
 
 
 def main(argv: list[str]) -> None:
     try:
-        a = parse_args(Args, argv)
-        if a.data not in DATASETS:
-            raise ConfigError(f"data={a.data} is not known; choose one of {', '.join(DATASETS)}")
-        c = {"data": {"name": a.data, "root": a.root}}
+        a = parse_args(Args, argv, __doc__)
+        one_of("data", a.data, DATASETS)
+        data = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "data" / f"{a.data}.yaml"))
+        c = {"data": {**data, "root": a.root}}  # the data group's YAML, as a run composes it
         model = make_classifier(c, make_device(a.device), force=a.force, epochs=a.epochs)
-    except (ConfigError, DataError, CheckpointError) as e:
+    except GenlabError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     print(f"{a.data} classifier: test accuracy {model.test_accuracy:.4f}")
 
 
+def cli(args: list[str]) -> None:
+    main(args)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli(sys.argv[1:])

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import yaml
 
-from genlab.sweep import read_status
+from genlab.runs.status import read_status
+from genlab.trainers.tensorboard import read_scalars
 
 
 @dataclass
@@ -63,16 +64,10 @@ def load_job(run_dir: Path) -> Job:
 def last_scalars(run_dir: Path) -> dict[str, float]:
     """The last logged value of every TensorBoard scalar in run_dir (tags train/x, eval/x -> x;
     a final eval/x, also in metrics.json, wins over train/x)."""
-    if not list(run_dir.glob("events.out.tfevents.*")):
-        return {}
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 1})  # keeps the newest
-    events.Reload()
+    scalars = read_scalars(run_dir, last_only=True)
     out = {}
-    for tag in sorted(events.Tags()["scalars"], key=lambda t: t.startswith("eval/")):
-        name = tag.removeprefix("train/").removeprefix("eval/")
-        out[name] = max(events.Scalars(tag), key=lambda e: e.step).value
+    for tag in sorted(scalars, key=lambda t: t.startswith("eval/")):
+        out[tag.removeprefix("train/").removeprefix("eval/")] = scalars[tag][-1][1]
     return out
 
 
@@ -174,7 +169,10 @@ def _ordered(values: set[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m genlab.report", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog=sys.argv[0] if sys.argv[0].startswith("genlab") else "python -m genlab.report",
+        description=__doc__.split("\n")[0],
+    )
     p.add_argument("sweep_dir", type=Path, help="a multirun directory (outputs/multirun/<time>)")
     p.add_argument("--sort", help="metric to sort by, ascending (e.g. fid)")
     p.add_argument("--descending", action="store_true", help="sort from the largest value")
@@ -230,5 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli(args: list[str]) -> int:
+    return main(args)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli(sys.argv[1:]))

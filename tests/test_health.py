@@ -6,7 +6,7 @@ import math
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from genlab.build import make_health, make_trainer, to_dict
+from genlab.config.build import make_health, make_trainer, to_dict
 from genlab.trainers.health import HealthWatch, bce_floor
 
 
@@ -17,7 +17,7 @@ def feed(watch, losses, every=50):
 
 
 def test_warns_once_after_a_sustained_window_near_zero(caplog):
-    watch = HealthWatch(d_loss_below=0.05, window=100)
+    watch = HealthWatch(d_loss_below=0.05, window=100, floor=0.0)
     with caplog.at_level(logging.WARNING):
         out = feed(watch, [0.5, 0.01, 0.02, 0.01, 0.001, 0.0])  # low from step 100 on
     assert [m is not None for m in out] == [False, False, False, True, False, False]
@@ -26,7 +26,7 @@ def test_warns_once_after_a_sustained_window_near_zero(caplog):
 
 
 def test_a_healthy_or_recovering_d_never_triggers_it():
-    watch = HealthWatch(d_loss_below=0.05, window=100)
+    watch = HealthWatch(d_loss_below=0.05, window=100, floor=0.0)
     assert not any(feed(watch, [0.6, 0.4, 0.3, 0.45, 0.5]))  # the lecture's healthy band
     assert not any(feed(watch, [0.01, 0.01, 0.4, 0.01, 0.01, 0.4]))  # dips that recover
     assert watch.update({"kl": 0.0, "recon": 0.0}, 10_000) is None  # no D: nothing to watch
@@ -38,7 +38,7 @@ def test_label_smoothing_raises_the_floor():
     assert bce_floor(1.0) == 0.0
     watch = HealthWatch(d_loss_below=0.05, window=50, floor=bce_floor(t))
     assert any(feed(watch, [0.34, 0.34, 0.34]))  # 0.34 is within 0.05 of 0.325
-    assert not any(feed(HealthWatch(0.05, window=50), [0.34, 0.34, 0.34]))  # far from 0
+    assert not any(feed(HealthWatch(0.05, window=50, floor=0.0), [0.34, 0.34, 0.34]))  # far from 0
 
 
 def test_watch_is_built_for_gan_losses_with_a_floor_only(compose_cfg):
@@ -59,7 +59,7 @@ def test_loop_warns_once_on_console_and_tensorboard_when_d_wins(compose_cfg, tmp
         "optimizer.lr=1e-2", "trainer.health.window=6",
     )  # fmt: skip
     trainer = make_trainer(cfg, tmp_path)
-    for group in trainer.task.opt_g.param_groups:  # a frozen G: a fast D wins within a few steps
+    for group in trainer.model.opt_g.param_groups:  # a frozen G: a fast D wins within a few steps
         group["lr"] = 0.0
     with caplog.at_level(logging.WARNING):
         last = trainer.fit()

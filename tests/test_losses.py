@@ -7,8 +7,11 @@ import math
 import pytest
 import torch
 
+from genlab.config.build import to_dict
+from genlab.config.checks import validate
+from genlab.errors import ConfigError
 from genlab.losses import GAN_LOSSES, gradient_penalty, kl_normal
-from genlab.losses.vae import VAELoss, gaussian_nll
+from genlab.losses.elbo import VAELoss, bernoulli_nll, gaussian_nll
 
 REAL = torch.tensor([0.0, 2.0])  # D's outputs (logits / critic scores) on two real images
 FAKE = torch.tensor([0.0, -1.0])  # ... and on two generated ones
@@ -16,6 +19,12 @@ FAKE = torch.tensor([0.0, -1.0])  # ... and on two generated ones
 
 def softplus(v: float) -> float:  # log(1 + e^v)
     return math.log1p(math.exp(v))
+
+
+def vae_loss(recon: str = "bernoulli", **weights) -> VAELoss:
+    """The plain negative ELBO unless weights say otherwise."""
+    plain = {"beta": 1.0, "recon_weight": 1.0, "pixel_mean": False, "binarize": False}
+    return VAELoss(recon, **{**plain, **weights})
 
 
 # -log D(x) = softplus(-l), -log(1 - D(G(z))) = softplus(l), for D = sigmoid(l)
@@ -112,7 +121,7 @@ def test_gaussian_reconstruction_is_squared_error_and_unit_variance_nll():
     x = torch.tensor([[[[1.0, 0.0]]]])
     logits = torch.tensor([[[[0.0, 0.0]]]])  # pixel means 0.5, 0.5
     mu, logvar = torch.zeros(1, 2), torch.zeros(1, 2)  # KL = 0
-    terms = VAELoss("gaussian")(logits, x, mu, logvar)
+    terms = vae_loss("gaussian")(logits, x, mu, logvar)
     assert terms["loss"].item() == pytest.approx(0.25 + 0.25)  # sum of (x - 0.5)^2
     nll = 0.5 * 0.5 + 0.5 * 2 * math.log(2 * math.pi)  # 1/2 ||x - m||^2 + d/2 log(2 pi)
     assert terms["recon"].item() == pytest.approx(nll)
@@ -124,16 +133,49 @@ def test_lab_and_celeba_weightings():
     logits = torch.tensor([[[[0.0, 2.0]]]])
     mu, logvar = torch.tensor([[1.0, -2.0]]), torch.zeros(1, 2)  # KL = 0.5 * (1 + 4) = 2.5
     bce = math.log(2) + softplus(2.0)  # summed over the 2 pixels
-    lab = VAELoss("bernoulli", recon_weight=10.0, pixel_mean=True)(logits, x, mu, logvar)
+    lab = vae_loss("bernoulli", recon_weight=10.0, pixel_mean=True)(logits, x, mu, logvar)
     assert lab["loss"].item() == pytest.approx(10 * bce / 2 + 2.5)  # CS4243 lab 1
     assert lab["recon"].item() == pytest.approx(bce)  # reported in nats, unweighted
     m = torch.sigmoid(torch.tensor([0.0, 2.0]))
     mse = ((1 - m[0]) ** 2 + m[1] ** 2).item() / 2
-    deck = VAELoss("gaussian", beta=0.00024, pixel_mean=True)(logits, x, mu, logvar)
+    deck = vae_loss("gaussian", beta=0.00024, pixel_mean=True)(logits, x, mu, logvar)
     assert deck["loss"].item() == pytest.approx(mse + 0.00024 * 2.5)  # the CelebA deck
     assert deck["kl"].item() == pytest.approx(2.5)
 
 
-def test_unknown_reconstruction_is_refused():
-    with pytest.raises(ValueError, match="recon=laplace is not known; choose one of bernoulli"):
-        VAELoss("laplace")
+def test_unknown_reconstruction_is_refused(compose_cfg):
+    c = to_dict(compose_cfg("model=vae"))
+    c["loss"]["name"] = "laplace"
+    with pytest.raises(
+        ConfigError, match="model=vae cannot train with loss=laplace; with model=vae"
+    ):
+        validate(c)
+
+
+def test_kl_matches_hand_computed_value():
+    mu = torch.tensor([[1.0, -2.0]])
+    logvar = torch.tensor([[0.0, math.log(4.0)]])
+    # 0.5 * sum(mu^2 + sigma^2 - 1 - log sigma^2) = 0.5 * ((1 + 1 - 1 - 0) + (4 + 4 - 1 - log 4))
+    expected = 0.5 * (1.0 + (7.0 - math.log(4.0)))
+    assert torch.allclose(kl_normal(mu, logvar), torch.tensor([expected]))
+
+
+def test_kl_is_zero_at_the_prior():
+    assert torch.allclose(kl_normal(torch.zeros(2, 3), torch.zeros(2, 3)), torch.zeros(2))
+
+
+def test_bernoulli_nll_is_summed_bce_per_image():
+    logits = torch.tensor([[[[0.0, 2.0]]]])
+    x = torch.tensor([[[[1.0, 0.0]]]])
+    # -log sigmoid(0) - log(1 - sigmoid(2)) = log 2 + log(1 + e^2)
+    expected = math.log(2) + math.log(1 + math.e**2)
+    assert torch.allclose(bernoulli_nll(logits, x), torch.tensor([expected]))
+
+
+def test_vae_loss_terms_add_up_to_the_negative_elbo():
+    torch.manual_seed(0)
+    logits, x = torch.randn(4, 1, 3, 3), torch.rand(4, 1, 3, 3)
+    mu, logvar = torch.randn(4, 2), torch.randn(4, 2)
+    terms = vae_loss()(logits, x, mu, logvar)
+    assert torch.allclose(terms["neg_elbo"], terms["recon"] + terms["kl"])
+    assert torch.allclose(terms["loss"], terms["neg_elbo"])

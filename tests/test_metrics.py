@@ -8,11 +8,11 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
-from genlab.build import ConfigError, make_classifier, make_data, make_trainer, to_dict
-from genlab.checkpoint import CheckpointError
-from genlab.metrics.classifier import accuracy, load_classifier
+from genlab.config.build import make_classifier, make_data, make_trainer, to_dict
+from genlab.errors import CheckpointError, ConfigError
+from genlab.metrics.classifier_net import accuracy, load_classifier
 from genlab.metrics.distances import frechet_distance, kernel_distance
-from genlab.metrics.evaluate import Evaluator
+from genlab.metrics.evaluator import Evaluator
 from genlab.metrics.likelihood import vae_test_metrics
 from genlab.metrics.precision_recall import precision_recall
 
@@ -56,7 +56,7 @@ def test_precision_recall_on_constructed_point_sets():
     assert precision == 1.0 and recall < 0.05
 
 
-class RealImagesTask:
+class RealImagesModel:
     """A 'perfect' cGAN: sample(n, labels) returns test images of the requested classes."""
 
     def __init__(self, test):
@@ -77,9 +77,12 @@ def test_class_accuracy_of_real_test_images_is_the_classifiers_accuracy(compose_
     c = to_dict(compose_cfg("eval.n_samples=60", f"data.root={tmp_path}"))  # its own classifier
     classifier = make_classifier(c, torch.device("cpu"))
     test = make_data(c, "test")
-    task = RealImagesTask(test)
-    metrics = Evaluator(classifier, test, n_samples=60, kid_subset_size=30)(task)
-    idx = torch.tensor([i for i, _ in task.taken])
+    model = RealImagesModel(test)
+    e = to_dict(compose_cfg())["eval"]  # conf/eval/default.yaml's settings, then the test's
+    settings = {k: e[k] for k in ("iw_samples", "fid_backbone", "pr_k", "batch_size")}
+    evaluator = Evaluator(classifier, test, **settings, n_samples=60, kid_subset_size=30, seed=0)
+    metrics = evaluator(model)
+    idx = torch.tensor([i for i, _ in model.taken])
     chosen = type(test)(test.images[idx], test.labels[idx], test.num_classes)
     assert metrics["class_accuracy"] == pytest.approx(accuracy(classifier, chosen), abs=1e-6)
     assert metrics["class_accuracy"] > 0.5  # the synthetic classes are easy
@@ -90,7 +93,7 @@ def test_iw_nll_is_at_most_the_negative_elbo_on_a_trained_vae(compose_cfg, tmp_p
     trainer = make_trainer(cfg, tmp_path)
     trainer.fit()
     trainer.close()
-    vae, test = trainer.task.vae.eval(), make_data(to_dict(cfg), "test")
+    vae, test = trainer.model.vae.eval(), make_data(to_dict(cfg), "test")
     torch.manual_seed(0)
     m1 = vae_test_metrics(vae, test.images, "bernoulli", k=1)
     m64 = vae_test_metrics(vae, test.images, "bernoulli", k=64)
@@ -112,7 +115,6 @@ def test_runs_end_with_metrics_in_tensorboard_hparams_and_json(compose_cfg, tmp_
         f"model={model}", "arch.hidden=32", "trainer.epochs=2", "trainer.eval_every=1"
     )
     trainer = make_trainer(cfg, tmp_path)
-    rng = torch.get_rng_state()
     trainer.fit()
     trainer.close()
     acc = events(tmp_path)
@@ -129,15 +131,32 @@ def test_runs_end_with_metrics_in_tensorboard_hparams_and_json(compose_cfg, tmp_
         model
     ]
     assert expected <= set(saved["metrics"])
-    assert not torch.equal(rng, torch.get_rng_state())  # training drew from the RNG ...
+
+
+def test_a_classifier_trained_on_first_use_does_not_change_the_run(compose_cfg, tmp_path):
+    """Training the metrics' classifier draws random numbers; the run must not feel them."""
+
+    def final_weights(root, run):
+        cfg = compose_cfg("model=gan", "arch.hidden=16", f"data.root={root}", "eval.at_end=true")
+        trainer = make_trainer(cfg, run)
+        trainer.fit()
+        trainer.close()
+        return [p.detach().clone() for p in trainer.model.G.parameters()]
+
+    ready = tmp_path / "ready"  # its classifier exists before the run starts
+    make_classifier(to_dict(compose_cfg(f"data.root={ready}")), torch.device("cpu"))
+    fresh = final_weights(tmp_path / "fresh", tmp_path / "a")  # trains one while building
+    assert (tmp_path / "fresh" / "classifiers").is_dir()
+    for a, b in zip(fresh, final_weights(ready, tmp_path / "b"), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def test_evaluation_leaves_the_rng_and_module_modes_alone(compose_cfg, tmp_path):
     trainer = make_trainer(compose_cfg("model=gan", "arch.hidden=16"), tmp_path)
     rng = torch.get_rng_state()
-    trainer.evaluator(trainer.task)
+    trainer.evaluator(trainer.model)
     assert torch.equal(rng, torch.get_rng_state())
-    assert all(m.training for m in trainer.task.modules.values())
+    assert all(m.training for m in trainer.model.modules.values())
 
 
 @pytest.mark.parametrize(

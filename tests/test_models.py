@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from genlab.models import make_gan, make_vae
+from genlab.models.autoencoder import VAE
 
 SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64)]
 
@@ -21,16 +22,27 @@ def test_vae_shapes(arch, shape):
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("classes", [0, 10])
 def test_gan_shapes(arch, shape, classes):
-    g, d = make_gan(arch, shape, latent_dim=6, num_classes=classes, hidden=32, channels=8)
+    g, d = make_gan(arch, shape, 6, classes, hidden=32, layers=2, channels=8)
     y = torch.arange(4) % 10 if classes else None
     fake = g(torch.randn(4, 6), y)
     assert fake.shape == (4, *shape)
-    assert fake.min() >= -1 and fake.max() <= 1  # tanh output
     assert d(fake, y).shape == (4,)
 
 
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_generator_images_stay_in_tanh_range_when_its_body_is_far_outside(arch):
+    g, _ = make_gan(arch, (1, 28, 28), 6, 0, hidden=32, layers=2, channels=8)
+    with torch.no_grad():
+        for p in g.parameters():
+            p.mul_(50)  # the body's pre-activations now reach far beyond [-1, 1]
+    g.eval()
+    fake = g(torch.randn(8, 6))
+    assert g.body(torch.randn(8, 6)).abs().max() > 2  # the case the tanh must handle
+    assert fake.min() >= -1 and fake.max() <= 1
+
+
 def test_cnn_is_symmetric_and_normalises_after_g_first_layer():
-    g, d = make_gan("cnn", (1, 28, 28), latent_dim=8, channels=8)
+    g, d = make_gan("cnn", (1, 28, 28), latent_dim=8, num_classes=0, channels=8)
     strided = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
     upsampling = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
     assert [m.stride for m in strided] == [(2, 2)] * 2
@@ -41,7 +53,7 @@ def test_cnn_is_symmetric_and_normalises_after_g_first_layer():
 
 def test_cgan_label_changes_both_networks():
     torch.manual_seed(0)
-    g, d = make_gan("mlp", (1, 28, 28), latent_dim=6, num_classes=10, hidden=32)
+    g, d = make_gan("mlp", (1, 28, 28), latent_dim=6, num_classes=10, hidden=32, layers=2)
     g.eval()
     z = torch.randn(2, 6)
     a, b = g(z, torch.tensor([0, 0])), g(z, torch.tensor([1, 1]))
@@ -54,7 +66,5 @@ def test_cgan_label_changes_both_networks():
 def test_reparameterisation_lets_gradients_reach_mu_and_logvar():
     mu = torch.zeros(3, 2, requires_grad=True)
     logvar = torch.zeros(3, 2, requires_grad=True)
-    from genlab.models.vae import VAE
-
     VAE.reparameterize(mu, logvar).pow(2).sum().backward()
     assert mu.grad.abs().sum() > 0 and logvar.grad.abs().sum() > 0

@@ -11,11 +11,11 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from genlab.build import make_trainer
-from genlab.checkpoint import load_checkpoint
-from genlab.logger import RunLogger
+from genlab.config.build import make_trainer
+from genlab.runs.checkpoint import load_checkpoint
 from genlab.train import cli
-from genlab.trainers.guards import Interrupted
+from genlab.trainers.signals import Interrupted
+from genlab.trainers.tensorboard import RunLogger
 
 REPO = Path(__file__).resolve().parents[1]
 # 48 images / batch 8 = 6 steps per epoch, 3 epochs = 18 steps; checkpoints at 5, 10, 15, 18
@@ -43,13 +43,13 @@ def train(cfg, run_dir, resume=False, on_step=None):
     if resume:
         trainer.resume()
     if on_step is not None:  # on_step(step about to run) may crash or signal
-        step_fn = trainer.task.train_step
+        step_fn = trainer.model.train_step
 
         def train_step(x, y, step):
             on_step(step + 1)
             return step_fn(x, y, step)
 
-        trainer.task.train_step = train_step
+        trainer.model.train_step = train_step
     try:
         trainer.fit()
     finally:
@@ -108,7 +108,7 @@ def test_checkpoint_holds_everything_a_resume_needs(compose_cfg, tmp_path):
     assert {"torch", "numpy", "python"} <= set(state["rng"])
     assert any("running_mean" in k for k in state["models"]["generator"])  # BatchNorm stats
     assert state["optimizers"]["discriminator"]["state"]  # Adam moments
-    assert torch.isfinite(state["task"]["g_loss"])  # the G loss shown at steps without a G update
+    assert torch.isfinite(state["extra"]["g_loss"])  # the G loss shown at steps without a G update
 
 
 def test_finished_run_resumes_to_nothing_and_can_be_extended(compose_cfg, tmp_path):
@@ -178,7 +178,7 @@ def test_signal_saves_a_checkpoint_and_says_how_to_resume(
 # a run dying mid-epoch, events on disk past its last checkpoint (step 10), nothing cleaned up.
 DRIVER = """
 import os, signal, sys
-from genlab.logger import RunLogger
+from genlab.trainers.tensorboard import RunLogger
 from genlab.train import cli
 scalars = RunLogger.scalars
 def scalars_then_kill(self, values, step, prefix="train"):

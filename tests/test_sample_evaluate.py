@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from genlab import evaluate, sample
-from genlab.build import make_trainer
+from genlab.config.build import make_trainer
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ import sys
 import pytest
 import torch
 
-from genlab.build import make_trainer
-from genlab.checkpoint import load_checkpoint
+from genlab.config.build import make_trainer
+from genlab.errors import ConfigError, NonFiniteError
 from genlab.report import main as report
-from genlab.sweep import JobRecord, objective, read_status
+from genlab.runs.checkpoint import load_checkpoint
+from genlab.runs.status import JobRecord, objective, read_status
 from tests.conftest import REPO, TINY
 
 VAE = ["model=vae", "data.batch_size=16", *[o for o in TINY if not o.startswith("data.batch")]]
@@ -147,7 +148,7 @@ def test_job_record_keeps_the_status_and_the_one_line_error(tmp_path):
 def test_objective_is_one_float_and_names_what_the_run_returned():
     assert objective({"loss": 2.5}, None) == {"loss": 2.5}
     assert objective({"loss": 2.5}, "loss") == 2.5
-    with pytest.raises(ValueError, match="objective=fid .* it returned kl, loss"):
+    with pytest.raises(ConfigError, match="objective=fid .* it returned kl, loss"):
         objective({"loss": 2.5, "kl": 1.0}, "fid")
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(NonFiniteError, match="NaN"):
         objective({"loss": float("nan")}, "loss")

@@ -4,7 +4,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from genlab.build import make_trainer
+from genlab.config.build import make_trainer
 
 EXPECTED = {
     "vae": {"train/recon", "train/kl", "train/neg_elbo", "train/loss"},
@@ -42,9 +42,9 @@ def test_every_model_and_arch_trains_and_logs(compose_cfg, tmp_path, model, arch
 
 def test_cgan_grid_has_one_row_per_class(compose_cfg, tmp_path):
     trainer = make_trainer(compose_cfg("model=cgan", "arch.hidden=16"), tmp_path)
-    images, nrow = trainer.task.grids()["samples"]
+    images, nrow = trainer.model.grids()["samples"]
     assert images.shape[0] == 100 and nrow == 10
-    assert trainer.task.fixed_y.view(10, 10).T.eq(torch.arange(10)).all()  # row k is class k
+    assert trainer.model.fixed_y.view(10, 10).T.eq(torch.arange(10)).all()  # row k is class k
 
 
 def test_vae_logs_reconstructions_and_2d_manifold(compose_cfg, tmp_path):

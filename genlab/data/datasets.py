@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 import torch
 
-from genlab.data.files import DataError, corrupt_file, data_root, ensure_raw_files
+from genlab.data.files import corrupt_file, data_root, ensure_raw_files
 from genlab.data.folders import load_celeba, load_image_folder
 from genlab.data.synthetic import synthetic_images
+from genlab.errors import DataError
 
 DATASETS = ("mnist", "fashion_mnist", "synthetic", "celeba", "image_folder")
-_TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+TORCHVISION_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}  # name -> folder
 
 
 @dataclass
@@ -34,24 +35,17 @@ def load_images(name: str, split: str = "train", root: str | None = None, **opti
     if split not in ("train", "test"):
         raise ValueError(f"split={split} is not known; choose train or test")
     if name == "synthetic":
-        size = options.get("size", 256)
-        images, labels = synthetic_images(
-            size,
-            options.get("image_shape", (1, 28, 28)),
-            options.get("num_classes", 10),
-            seed=0 if split == "train" else 1,
-        )
-        return ImageSet(images, labels, options.get("num_classes", 10))
+        classes = options["num_classes"]
+        seed = 0 if split == "train" else 1
+        images, labels = synthetic_images(options["size"], options["image_shape"], classes, seed)
+        return ImageSet(images, labels, classes)
     if name == "celeba":
-        size = options.get("image_size", 64)
-        return ImageSet(*load_celeba(data_root(root), split, size))
+        return ImageSet(*load_celeba(data_root(root), split, options["image_size"]))
     if name == "image_folder":
-        keys = ("image_size", "channels")
-        return ImageSet(
-            *load_image_folder(options["path"], **{k: options[k] for k in keys if k in options})
-        )
-    if name in _TORCHVISION:
-        return _torchvision_set(_TORCHVISION[name], data_root(root), split == "train")
+        folder = load_image_folder(options["path"], options["image_size"], options["channels"])
+        return ImageSet(*folder)
+    if name in TORCHVISION_FOLDERS:
+        return _torchvision_set(TORCHVISION_FOLDERS[name], data_root(root), split == "train")
     raise ValueError(f"data={name} is not known; choose one of {', '.join(DATASETS)}")
 
 

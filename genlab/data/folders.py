@@ -15,7 +15,7 @@ from PIL import Image
 from torchvision import datasets, transforms
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
-from genlab.data.files import DataError
+from genlab.errors import DataError
 
 CELEBA_FILES = [  # what torchvision.datasets.CelebA reads from <root>/celeba
     "img_align_celeba",
@@ -67,7 +67,7 @@ def decode_all(images: torch.utils.data.Dataset, shape) -> torch.Tensor:
     return out
 
 
-def load_celeba(root: Path, split: str, image_size: int = 64):
+def load_celeba(root: Path, split: str, image_size: int):
     """CelebA's official split (train 162,770 / test 19,962 images); labels are all 0."""
     folder = Path(root) / "celeba"
     missing = [n for n in CELEBA_FILES if not (folder / n).exists()]
@@ -84,7 +84,7 @@ def load_celeba(root: Path, split: str, image_size: int = 64):
     return images, torch.zeros(len(images), dtype=torch.long), 1
 
 
-def load_image_folder(path: str | Path, image_size: int = 64, channels: int = 3):
+def load_image_folder(path: str | Path, image_size: int, channels: int):
     """One subfolder per class (torchvision's ImageFolder; labels = class index) or a flat
     folder of images (labels all 0)."""
     path = Path(path).expanduser()

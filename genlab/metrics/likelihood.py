@@ -12,8 +12,8 @@ import torch
 from torch.distributions import Normal
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
-from genlab.losses.vae import bernoulli_nll, gaussian_nll, kl_normal
-from genlab.models.vae import VAE
+from genlab.losses.elbo import bernoulli_nll, gaussian_nll, kl_normal
+from genlab.models.autoencoder import VAE
 
 
 def recon_nll(logits: torch.Tensor, x: torch.Tensor, recon: str) -> torch.Tensor:

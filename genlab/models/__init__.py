@@ -2,43 +2,47 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from torch import nn
 
+from genlab.models.autoencoder import VAE
 from genlab.models.cnn import ConvDecoder, ConvEncoder
-from genlab.models.gan import Discriminator, Generator
+from genlab.models.heads import Discriminator, Generator
 from genlab.models.mlp import MLPDecoder, MLPEncoder
-from genlab.models.vae import VAE
 
 ARCHS = ("mlp", "cnn")
+LEAKY_RELU = partial(nn.LeakyReLU, 0.2)  # the discriminator's activation (DCGAN)
 
 
-def make_encoder(arch: str, image_shape, *, hidden=512, layers=2, channels=32, act=nn.LeakyReLU):
+def make_encoder(arch: str, image_shape, act, **sizes):
+    """image -> features; act() makes each activation layer. sizes: arch/<arch>.yaml's."""
     if arch == "mlp":
-        return MLPEncoder(image_shape, hidden, layers, act)
+        return MLPEncoder(image_shape, sizes["hidden"], sizes["layers"], act)
     if arch == "cnn":
-        return ConvEncoder(image_shape, channels, act)
-    raise ValueError(f"arch={arch} is not known; choose one of {', '.join(ARCHS)}")
+        return ConvEncoder(image_shape, sizes["channels"], act)
+    raise ValueError(f"unsupported arch {arch}")
 
 
-def make_decoder(
-    arch: str, in_dim: int, image_shape, *, hidden=512, layers=2, channels=32, batchnorm=True
-):
+def make_decoder(arch: str, in_dim: int, image_shape, batchnorm: bool, **sizes):
+    """latent -> pre-activation image."""
     if arch == "mlp":
-        return MLPDecoder(in_dim, image_shape, hidden, layers, batchnorm)
+        return MLPDecoder(in_dim, image_shape, sizes["hidden"], sizes["layers"], batchnorm)
     if arch == "cnn":
-        return ConvDecoder(in_dim, image_shape, channels, batchnorm)
-    raise ValueError(f"arch={arch} is not known; choose one of {', '.join(ARCHS)}")
+        return ConvDecoder(in_dim, image_shape, sizes["channels"], batchnorm)
+    raise ValueError(f"unsupported arch {arch}")
 
 
 def make_vae(arch: str, image_shape, latent_dim: int, **sizes) -> VAE:
-    encoder = make_encoder(arch, image_shape, act=nn.ReLU, **sizes)
-    decoder = make_decoder(arch, latent_dim, image_shape, batchnorm=False, **sizes)
+    """sizes: hidden and layers (mlp) or channels (cnn), as arch/<arch>.yaml sets them."""
+    encoder = make_encoder(arch, image_shape, nn.ReLU, **sizes)
+    decoder = make_decoder(arch, latent_dim, image_shape, False, **sizes)
     return VAE(encoder, decoder, latent_dim)
 
 
-def make_gan(arch: str, image_shape, latent_dim: int, num_classes: int = 0, **sizes):
+def make_gan(arch: str, image_shape, latent_dim: int, num_classes: int, **sizes):
     """Returns (generator, discriminator); num_classes > 0 conditions both on the label."""
-    body = make_decoder(arch, latent_dim + num_classes, image_shape, batchnorm=True, **sizes)
+    body = make_decoder(arch, latent_dim + num_classes, image_shape, True, **sizes)
     generator = Generator(body, latent_dim, num_classes)
-    discriminator = Discriminator(make_encoder(arch, image_shape, **sizes), num_classes)
+    discriminator = Discriminator(make_encoder(arch, image_shape, LEAKY_RELU, **sizes), num_classes)
     return generator, discriminator

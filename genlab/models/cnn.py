@@ -6,6 +6,8 @@ while doubling channels; the decoder mirrors it with stride-2 transposed convolu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -23,14 +25,14 @@ def levels(size: int) -> int:
 class ConvEncoder(nn.Module):
     """(B, C, H, W) -> (B, F): p stride-2 convs, channels c, 2c, 4c, ..., then flatten."""
 
-    def __init__(self, image_shape, channels: int, act: type[nn.Module] = nn.LeakyReLU):
+    def __init__(self, image_shape, channels: int, act: Callable[[], nn.Module]):
         super().__init__()
         c, h, w = image_shape
         p = levels(h)
         blocks, width = [], c
         for i in range(p):
             out = channels * 2**i
-            blocks += [nn.Conv2d(width, out, 4, 2, 1), act(0.2) if act is nn.LeakyReLU else act()]
+            blocks += [nn.Conv2d(width, out, 4, 2, 1), act()]
             width = out
         blocks.append(nn.Flatten())
         self.net = nn.Sequential(*blocks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -11,11 +12,11 @@ from torch import nn
 class MLPEncoder(nn.Module):
     """(B, C, H, W) -> (B, hidden): `layers` Linear + activation blocks on the flattened image."""
 
-    def __init__(self, image_shape, hidden: int, layers: int, act: type[nn.Module] = nn.ReLU):
+    def __init__(self, image_shape, hidden: int, layers: int, act: Callable[[], nn.Module]):
         super().__init__()
         blocks, width = [nn.Flatten()], math.prod(image_shape)
         for _ in range(layers):
-            blocks += [nn.Linear(width, hidden), _activation(act)]
+            blocks += [nn.Linear(width, hidden), act()]
             width = hidden
         self.net = nn.Sequential(*blocks)
         self.out_dim = width
@@ -41,7 +42,3 @@ class MLPDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
-
-
-def _activation(act: type[nn.Module]) -> nn.Module:
-    return act(0.2) if act is nn.LeakyReLU else act()

@@ -22,7 +22,7 @@ def bce_floor(real_target: float) -> float:
 class HealthWatch:
     """Warns once when d_loss - floor < d_loss_below at every log over `window` steps."""
 
-    def __init__(self, d_loss_below: float = 0.05, window: int = 1000, floor: float = 0.0):
+    def __init__(self, d_loss_below: float, window: int, floor: float):
         self.d_loss_below, self.window, self.floor = d_loss_below, window, floor
         self.low_since: int | None = None  # first step of the current run of low D losses
         self.warned = False

@@ -15,11 +15,7 @@ _DTYPES = {"32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class Precision:
-    def __init__(self, name: str = "32", device_type: str = "cpu"):
-        if name not in PRECISIONS:
-            raise ValueError(
-                f"precision={name} is not known; choose one of {', '.join(PRECISIONS)}"
-            )
+    def __init__(self, name: str, device_type: str):
         self.name, self.device_type, self.dtype = name, device_type, _DTYPES[name]
         self.scaler = torch.amp.GradScaler(device_type) if name == "fp16" else None
 

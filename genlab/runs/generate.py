@@ -1,4 +1,4 @@
-"""Images from a trained task: batched samples as uint8, and latent interpolation grids."""
+"""Images from a trained model: batched samples as uint8, and latent interpolation grids."""
 
 from __future__ import annotations
 
@@ -15,27 +15,27 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample(task, n: int, labels=None, seed: int = 0, batch_size: int = 500) -> torch.Tensor:
+def sample(model, n: int, labels=None, seed: int = 0, batch_size: int = 500) -> torch.Tensor:
     """n images as uint8 (N, C, H, W) on the CPU, drawn from the prior with a seeded generator."""
     g = torch.Generator().manual_seed(seed)
     out = []
     for i in range(0, n, batch_size):
         y = labels[i : i + batch_size] if labels is not None else None
-        out.append(to_uint8(task.sample(min(batch_size, n - i), y, generator=g)).cpu())
+        out.append(to_uint8(model.sample(min(batch_size, n - i), y, generator=g)).cpu())
     return torch.cat(out)
 
 
 @torch.no_grad()
-def interpolation(task, rows: int = 8, steps: int = 10, seed: int = 0) -> torch.Tensor:
+def interpolation(model, rows: int = 8, steps: int = 10, seed: int = 0) -> torch.Tensor:
     """rows x steps images in [0, 1]: each row walks linearly from one prior draw to another
     (a cGAN keeps the class of the row fixed: row r is class r mod C)."""
     g = torch.Generator().manual_seed(seed)
-    latent = task.fixed_z.shape[1]
-    device = task.fixed_z.device
-    ends = task.prior.sample(2 * rows, latent, generator=g).view(2, rows, 1, latent)
+    latent = model.fixed_z.shape[1]
+    device = model.fixed_z.device
+    ends = model.prior.sample(2 * rows, latent, generator=g).view(2, rows, 1, latent)
     t = torch.linspace(0, 1, steps).view(1, steps, 1)
     z = ((1 - t) * ends[0] + t * ends[1]).reshape(rows * steps, latent).to(device)
     labels = None
-    if getattr(task, "num_classes", 0):
-        labels = (torch.arange(rows) % task.num_classes).repeat_interleave(steps)
-    return task.decode(z, labels)
+    if getattr(model, "num_classes", 0):
+        labels = (torch.arange(rows) % model.num_classes).repeat_interleave(steps)
+    return model.decode(z, labels)

@@ -14,8 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genlab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from genlab.data import ImageSet, ResidentLoader
+from genlab.errors import CheckpointError, first_line
+from genlab.runs.checkpoint import load_checkpoint, save_checkpoint
 
 FEATURES = 128  # width of the penultimate layer: the feature space of the distances
 RECIPES = {  # epochs on the training split (targets: MNIST >= 99.3%, FashionMNIST >= 91% test)
@@ -145,7 +146,7 @@ def load_classifier(path: Path, image_shape, num_classes: int, device) -> Classi
         model.load_state_dict(state["models"]["classifier"])
     except (CheckpointError, KeyError, RuntimeError) as e:
         raise CheckpointError(
-            f"classifier {path} cannot be loaded ({str(e).splitlines()[0][:120]}); delete it "
+            f"classifier {path} cannot be loaded ({first_line(e, 120)}); delete it "
             "and it is trained again on first use"
         ) from None
     if model.image_shape != tuple(image_shape) or model.num_classes != num_classes:

@@ -52,6 +52,22 @@ class RunLogger:
         self.writer.flush()
 
 
+def read_scalars(run_dir: Path, last_only: bool = False) -> dict[str, list[tuple[int, float]]]:
+    """Every TensorBoard scalar a run logged: tag -> [(step, value), ...] in step order (with
+    last_only, just the newest one per tag)."""
+    if not list(Path(run_dir).glob("events.out.tfevents.*")):
+        return {}
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    keep = 1 if last_only else 0  # 0: every event
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": keep})
+    events.Reload()
+    return {
+        tag: sorted((e.step, e.value) for e in events.Scalars(tag))
+        for tag in events.Tags()["scalars"]
+    }
+
+
 def _after_existing_event_files(run_dir: Path) -> None:
     """Waits until the clock passes the newest event file's second. TensorBoard reads a run's
     files in name order (events.out.tfevents.<unix second>.<host>.<pid>...): a resumed run's file

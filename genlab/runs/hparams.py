@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from genlab.runs.atomic import write_atomic
 
 SKIP = {"resume", "device.name", "data.root", "trainer.progress"}  # not choices of the experiment
 
@@ -23,11 +24,8 @@ def hparams_of(config: dict, prefix: str = "") -> dict[str, float | int | str | 
 
 def write_metrics(run_dir: Path, metrics: dict[str, float], step: int) -> Path:
     """<run_dir>/metrics.json: {"step": ..., "metrics": {name: value}}, replaced atomically."""
-    path = Path(run_dir) / "metrics.json"
-    tmp = path.with_name(".metrics.json.tmp")
-    tmp.write_text(json.dumps({"step": step, "metrics": metrics}, indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
+    text = json.dumps({"step": step, "metrics": metrics}, indent=2) + "\n"
+    return write_atomic(Path(run_dir) / "metrics.json", text)
 
 
 def record_final(run_dir: Path, logger, config: dict, metrics: dict[str, float], step: int):

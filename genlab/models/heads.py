@@ -13,7 +13,7 @@ from torch import nn
 
 
 class Generator(nn.Module):
-    def __init__(self, body: nn.Module, latent_dim: int, num_classes: int = 0):
+    def __init__(self, body: nn.Module, latent_dim: int, num_classes: int):
         super().__init__()
         self.body = body  # (B, latent_dim + num_classes) -> (B, C, H, W)
         self.latent_dim = latent_dim
@@ -26,7 +26,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, body: nn.Module, num_classes: int = 0):
+    def __init__(self, body: nn.Module, num_classes: int):
         super().__init__()
         self.body = body  # (B, C, H, W) -> (B, body.out_dim)
         self.head = nn.Linear(body.out_dim, 1)

@@ -1,41 +1,22 @@
-"""What stops a run cleanly: a non-finite loss, and SIGINT / SIGTERM at a step boundary."""
+"""The NaN guard: a non-finite loss stops the run, or skips the batch, before it reaches weights."""
 
 from __future__ import annotations
 
-import signal
-import threading
-
 import torch
+
+from genlab.errors import NonFiniteError
 
 NAN_POLICIES = ("stop", "skip")
 
 
-class NonFiniteError(RuntimeError):
-    """A loss (or, at a checkpoint, a weight) became NaN or Inf; the run stopped."""
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM: the run saved a checkpoint at a step boundary and stopped.
-
-    A BaseException, like KeyboardInterrupt, so that `except Exception` (a sweep's job runner
-    included) lets it through and a whole sweep stops.
-    """
-
-    def __init__(self, signum: int, step: int, run_dir):
-        super().__init__(f"{signal.Signals(signum).name} at step {step}")
-        self.signum, self.step, self.run_dir = signum, step, run_dir
-
-
 class FiniteGuard:
-    """Called by a task on its loss terms before an optimiser step; False means: drop the update.
+    """Called by a model on its loss terms before an optimiser step; False means: drop the update.
 
     policy "stop" raises NonFiniteError naming the bad terms and the step; "skip" counts the
     batch in `skipped` (once per step, however many updates in it were dropped).
     """
 
-    def __init__(self, policy: str = "stop", defer: bool = False):
-        if policy not in NAN_POLICIES:
-            raise ValueError(f"nan_policy={policy} is not known; choose one of stop, skip")
+    def __init__(self, policy: str, defer: bool = False):
         self.policy = policy
         self.step = 0  # the step being computed, as TensorBoard numbers it (set by the loop)
         self.skipped = 0  # batches skipped so far (policy "skip")
@@ -76,31 +57,3 @@ class FiniteGuard:
         finite, self._pending = bool(self._pending), None
         if not finite:
             raise NonFiniteError(f"non-finite loss between steps {self._since} and {self.step}")
-
-
-class StopOnSignals:
-    """Within `with`, the first SIGINT / SIGTERM only sets `signum`; the loop reads it at the next
-    step boundary. A second one stops at once (KeyboardInterrupt), without a checkpoint.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        self.signum: int | None = None
-        self._previous: dict = {}
-
-    def _handle(self, signum, frame) -> None:
-        if self.signum is not None:
-            raise KeyboardInterrupt
-        self.signum = signum
-
-    def __enter__(self) -> StopOnSignals:
-        if threading.current_thread() is threading.main_thread():  # handlers live there only
-            for s in self.SIGNALS:
-                self._previous[s] = signal.signal(s, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for s, handler in self._previous.items():
-            signal.signal(s, handler)
-        self._previous.clear()

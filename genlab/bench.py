@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from genlab.bench.runs import Result, compose_config, describe_fast, run_genlab, run_tutorial
-from genlab.build import FAST_DEFAULTS, make_device, to_dict
+from genlab.benchmark.runners import Result, compose_config, describe_fast, run_genlab, run_tutorial
+from genlab.config.build import device_defaults, make_device, to_dict
 
 CASES = {
     "vae-mlp": ["model=vae", "arch=mlp"],
@@ -45,7 +45,7 @@ SEANIE12 = "gan-mlp"  # its tutorial side runs the tutorial's own networks
 def ablations(c: dict) -> list[list[str]]:
     """Each fast path flipped from the device's default, one at a time."""
     device = make_device(c["device"]["name"]).type
-    f = FAST_DEFAULTS[device]
+    f = device_defaults(device)
     out = [[f"device.precision={p}"] for p in ("32", "bf16", "fp16") if p != f["precision"]]
     if device == "cpu":  # fp16 on a CPU without fp16 units is emulated: not worth a row
         out = [o for o in out if o != ["device.precision=fp16"]]
@@ -76,7 +76,10 @@ def best(a: Result | None, b: Result) -> Result:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m genlab.bench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog=sys.argv[0] if sys.argv[0].startswith("genlab") else "python -m genlab.bench",
+        description=__doc__.split("\n")[0],
+    )
     p.add_argument("--models", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--data", default="mnist", help="data set (mnist, fashion_mnist, synthetic)")
@@ -164,5 +167,9 @@ def markdown(rows: list[dict], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cli(args: list[str]) -> None:
+    main(args)
+
+
 if __name__ == "__main__":
-    main()
+    cli(sys.argv[1:])

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from genlab.losses.vae import VAELoss
-from genlab.models.vae import VAE
-from genlab.priors import Prior
-from genlab.trainers.guards import FiniteGuard
+from genlab.losses.elbo import VAELoss
+from genlab.models.autoencoder import VAE
+from genlab.models.priors import Prior
+from genlab.trainers.nan_guard import FiniteGuard
 from genlab.trainers.precision import Precision
 
 
-class VAETask:
+class VAEStep:
     def __init__(
         self,
         vae: VAE,
@@ -19,18 +19,19 @@ class VAETask:
         loss: VAELoss,
         prior: Prior,
         fixed_x: torch.Tensor,
-        seed: int = 0,
-        precision: Precision | None = None,
+        *,
+        seed: int,
+        precision: Precision,
+        guard: FiniteGuard,
     ):
         self.vae, self.optimizer, self.loss, self.prior = vae, optimizer, loss, prior
-        self.precision = precision or Precision()
+        self.precision, self.guard = precision, guard  # guard: NaN/Inf check before each update
         self.modules = {"vae": vae}
         self.optimizers = {"vae": optimizer}
         g = torch.Generator().manual_seed(seed)
         device = fixed_x.device
         self.fixed_z = prior.sample(64, vae.latent_dim, generator=g).to(device)  # for sample grids
         self.fixed_x = fixed_x[:32]  # for reconstruction grids
-        self.guard = FiniteGuard()  # NaN/Inf check before each update; the Trainer sets its own
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         if self.loss.binarize:

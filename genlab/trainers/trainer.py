@@ -1,7 +1,8 @@
 """The training loop: epochs, progress bar, logging, image grids and checkpoints.
 
-A task (VAETask, GANTask) supplies `modules`, `optimizers`, `train_step(x, y, step)` and
-`grids()`; everything else lives here.
+The model being trained is a per-model step (VAEStep, GANStep): it supplies `modules`,
+`optimizers`, `guard`, `train_step(x, y, step)` and `grids()`; everything else lives here.
+Quality metrics come in as a plain callable (model -> {name: value}): the loop does not know them.
 """
 
 from __future__ import annotations
@@ -13,31 +14,32 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from genlab import distributed
-from genlab.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from genlab.data.loader import ResidentLoader
-from genlab.logger import RunLogger
-from genlab.metrics.record import record_final
-from genlab.trainers.guards import FiniteGuard, Interrupted, NonFiniteError, StopOnSignals
+from genlab.errors import NonFiniteError
+from genlab.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from genlab.runs.hparams import record_final
+from genlab.trainers import distributed
 from genlab.trainers.health import HealthWatch
+from genlab.trainers.signals import Interrupted, StopOnSignals
+from genlab.trainers.tensorboard import RunLogger
 
 
 @dataclass
-class LoopSettings:
-    epochs: int = 10
-    max_steps: int | None = None  # cap on steps (one step = one batch)
-    log_every: int = 50
-    checkpoint_every: int = 1000
-    image_every: int = 1  # epochs between image grids
-    progress: bool = True
-    nan_policy: str = "stop"  # a NaN/Inf loss: "stop" the run, or "skip" the batch's update
-    eval_every: int | None = None  # epochs between quality metrics (always at the end too)
+class LoopSettings:  # conf/trainer/default.yaml says what each one means
+    epochs: int
+    max_steps: int | None
+    log_every: int
+    checkpoint_every: int
+    image_every: int
+    progress: bool
+    nan_policy: str
+    eval_every: int | None
 
 
 class Trainer:
     def __init__(
         self,
-        task,
+        model,
         loader: ResidentLoader,
         run_dir: Path,
         settings: LoopSettings,
@@ -46,7 +48,7 @@ class Trainer:
         ranks: distributed.Ranks | None = None,
         evaluator=None,
     ):
-        self.task, self.loader, self.settings = task, loader, settings
+        self.model, self.loader, self.settings = model, loader, settings
         self.health = health  # warns once when D has won (GANs); fed the logged scalars
         self.ranks = ranks or distributed.Ranks()  # under torchrun, rank 0 alone writes files
         self.run_dir = Path(run_dir)
@@ -56,9 +58,8 @@ class Trainer:
         self.batch = 0  # batches done in the current epoch
         self.logger: RunLogger | None = None
         self.saved_step: int | None = None  # the step of the last checkpoint written
-        on_gpu = loader.images.device.type == "cuda"  # there the NaN check waits for a log step
-        self.guard = task.guard = FiniteGuard(settings.nan_policy, defer=on_gpu)
-        self.evaluator = evaluator  # task -> {metric: value} (genlab.metrics), or None
+        self.guard = model.guard  # on a GPU its NaN check waits for a log step or checkpoint
+        self.evaluator = evaluator  # model -> {metric: value} (genlab.metrics), or None
         self.metrics: dict[str, float] = {}  # the last evaluation
 
     @property
@@ -74,12 +75,9 @@ class Trainer:
     def state_dict(self) -> dict:
         return {
             "config": self.config,
-            "models": {k: m.state_dict() for k, m in self.task.modules.items()},
-            "optimizers": {k: o.state_dict() for k, o in self.task.optimizers.items()},
-            "schedulers": {
-                k: s.state_dict() for k, s in getattr(self.task, "schedulers", {}).items()
-            },
-            "task": self.task.extra_state() if hasattr(self.task, "extra_state") else {},
+            "models": {k: m.state_dict() for k, m in self.model.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.model.optimizers.items()},
+            "extra": self.model.extra_state() if hasattr(self.model, "extra_state") else {},
             "step": self.step,
             "epoch": self.epoch,
             "batch": self.batch,
@@ -88,14 +86,12 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        for k, m in self.task.modules.items():
+        for k, m in self.model.modules.items():
             m.load_state_dict(state["models"][k])
-        for k, o in self.task.optimizers.items():
+        for k, o in self.model.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
-        for k, sched in getattr(self.task, "schedulers", {}).items():
-            sched.load_state_dict(state["schedulers"][k])
-        if hasattr(self.task, "load_extra_state"):
-            self.task.load_extra_state(state["task"])
+        if hasattr(self.model, "load_extra_state"):
+            self.model.load_extra_state(state["extra"])
         self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
         self.guard.skipped = state.get("skipped", 0)
         self.saved_step = self.step
@@ -105,7 +101,7 @@ class Trainer:
         """Flushes the logs, then writes the checkpoint, unless a weight is NaN/Inf: the last
         good checkpoint is never overwritten by a broken model."""
         self.guard.check()
-        params = [p.detach() for m in self.task.modules.values() for p in m.parameters()]
+        params = [p.detach() for m in self.model.modules.values() for p in m.parameters()]
         if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
             raise NonFiniteError(f"non-finite weights at step {self.step}")
         if self.ranks.main:
@@ -131,7 +127,7 @@ class Trainer:
         self.logger = (
             RunLogger(self.run_dir, purge_step=purge) if main else distributed.NullLogger()
         )
-        for m in self.task.modules.values():
+        for m in self.model.modules.values():
             m.train()
         if self.step == 0:
             self.logger.text("config", f"```\n{yaml.safe_dump(self.config, sort_keys=False)}```")
@@ -179,7 +175,7 @@ class Trainer:
         """
         s = self.settings
         self.guard.step = self.step + 1
-        scalars = self.task.train_step(x, y, self.step)
+        scalars = self.model.train_step(x, y, self.step)
         self.step += 1
         self.batch += 1
         bar.update()
@@ -211,11 +207,11 @@ class Trainer:
 
     def _log_images(self, png: bool) -> None:
         if self.ranks.main:
-            self.logger.images(self.task.grids(), self.step, png=png)
+            self.logger.images(self.model.grids(), self.step, png=png)
 
     def _evaluate(self, final: bool = False) -> None:
         if self.evaluator is not None and self.ranks.main:
-            self.metrics = self.evaluator(self.task)
+            self.metrics = self.evaluator(self.model)
             self.logger.scalars(self.metrics, self.step, prefix="eval")
             if final:  # metrics.json and the HParams row
                 record_final(self.run_dir, self.logger, self.config, self.metrics, self.step)

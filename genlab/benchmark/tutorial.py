@@ -15,11 +15,10 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import datasets, transforms
 
-from genlab.bench.measure import StepClock
+from genlab.benchmark.measure import StepClock
 from genlab.data import ImageSet
+from genlab.data.datasets import TORCHVISION_FOLDERS
 from genlab.data.files import data_root, ensure_raw_files
-
-_TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 
 
 class TutorialG(nn.Module):
@@ -77,8 +76,8 @@ class PerSampleImages(Dataset):
 
 def tutorial_loader(name: str, root: str | None, batch_size: int, data: ImageSet) -> DataLoader:
     """torchvision's MNIST / FashionMNIST with ToTensor (other data: the same per-sample path)."""
-    if name in _TORCHVISION:
-        folder, root = _TORCHVISION[name], data_root(root)
+    if name in TORCHVISION_FOLDERS:
+        folder, root = TORCHVISION_FOLDERS[name], data_root(root)
         ensure_raw_files(folder, root)
         ds = getattr(datasets, folder)(str(root), train=True, transform=transforms.ToTensor())
     else:

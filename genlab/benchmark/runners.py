@@ -10,12 +10,11 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from genlab.bench import tutorial
-from genlab.bench.measure import PeakMemory, StepClock
-from genlab.build import fast_paths, make_data, make_device, make_trainer, to_dict
+from genlab.benchmark import tutorial
+from genlab.benchmark.measure import PeakMemory, StepClock
+from genlab.config import CONF_DIR
+from genlab.config.build import fast_paths, make_data, make_device, make_trainer, to_dict
 from genlab.models import make_gan, make_vae
-
-CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 @dataclass
@@ -26,7 +25,7 @@ class Result:
 
 
 def compose_config(overrides: list[str]) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose("config", overrides=overrides)
 
 
@@ -45,13 +44,13 @@ def run_genlab(cfg: DictConfig, warmup: int, steps: int) -> Result:
     clock = StepClock(device, warmup, warmup + steps)
     with tempfile.TemporaryDirectory() as run_dir, PeakMemory(device) as mem:
         trainer = make_trainer(cfg, Path(run_dir))
-        step_fn = trainer.task.train_step
+        step_fn = trainer.model.train_step
 
         def timed_step(x, y, step):
             clock.tick(step)
             return step_fn(x, y, step)
 
-        trainer.task.train_step = timed_step
+        trainer.model.train_step = timed_step
         trainer.settings.max_steps = warmup + steps + 1  # the clock stops as the last one begins
         trainer.settings.epochs = trainer.settings.max_steps  # never stop at an epoch's end
         try:

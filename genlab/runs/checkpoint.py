@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import warnings
 import zipfile
@@ -11,27 +10,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genlab.errors import CheckpointError, first_line
+from genlab.runs.atomic import write_atomic
+
 FORMAT = "genlab-1"
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, truncated or not genlab's."""
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write state to path so that a crash mid-write leaves the previous file whole."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save({"format": FORMAT, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())  # on disk before the rename makes it the checkpoint
-        os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half
-    except BaseException:  # a full disk, a kill signal's KeyboardInterrupt, ...: keep the old one
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda f: torch.save({"format": FORMAT, **state}, f))
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -56,8 +43,7 @@ def _why(e: Exception) -> str:
         return "it holds Python objects, not only tensors; they are not loaded, for safety"
     if isinstance(e, EOFError | zipfile.BadZipFile) or "zip archive" in text:
         return "truncated or empty: was a write or a copy cut short?"
-    detail = f"{type(e).__name__}: {text.splitlines()[0][:80]}" if text else type(e).__name__
-    return f"not a file torch.save wrote; {detail}"
+    return f"not a file torch.save wrote; {type(e).__name__}: {first_line(e, 80)}"
 
 
 def rng_state() -> dict:

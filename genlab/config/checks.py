@@ -4,19 +4,17 @@ refused in one line that names the key, the value and what is allowed."""
 from __future__ import annotations
 
 from genlab.data import DATASETS
+from genlab.errors import ConfigError
 from genlab.losses import GAN_LOSSES, VAE_LOSSES
 from genlab.models import ARCHS
-from genlab.priors import PRIORS
-from genlab.trainers.guards import NAN_POLICIES
+from genlab.models.priors import PRIORS
+from genlab.trainers.nan_guard import NAN_POLICIES
 from genlab.trainers.precision import PRECISIONS
 
 MODELS = ("vae", "gan", "cgan")
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZER_IMPLS = ("plain", "foreach", "fused")
-
-
-class ConfigError(ValueError):
-    """A value genlab cannot run; the message names the key, the value and what is allowed."""
+OPTIMIZERS = ("adam",)
 
 
 def one_of(key: str, value, allowed) -> None:
@@ -49,12 +47,13 @@ def _validate(c: dict) -> None:
     one_of("arch", c["arch"]["name"], ARCHS)
     one_of("data", c["data"]["name"], DATASETS)
     one_of("prior", c["prior"]["name"], PRIORS)
+    one_of("optimizer", c["optimizer"]["name"], OPTIMIZERS)
     one_of("device", c["device"]["name"], DEVICES)
     d = c["device"]  # fast paths: `auto` (or a missing key) is the device's default
-    one_of("device.precision", str(d.get("precision", "auto")), (*PRECISIONS, "auto"))
-    one_of("device.optimizer_impl", d.get("optimizer_impl", "auto"), (*OPTIMIZER_IMPLS, "auto"))
+    one_of("device.precision", str(d["precision"]), (*PRECISIONS, "auto"))
+    one_of("device.optimizer_impl", d["optimizer_impl"], (*OPTIMIZER_IMPLS, "auto"))
     for key in ("compile", "channels_last"):
-        if d.get(key, "auto") not in (True, False, "auto"):
+        if d[key] not in (True, False, "auto"):
             raise ConfigError(f"device.{key}={d[key]} is not allowed; choose true, false or auto")
     check_fit(c)
     positive("model.latent_dim", c["model"]["latent_dim"])
@@ -64,14 +63,14 @@ def _validate(c: dict) -> None:
     positive("trainer.epochs", t["epochs"], zero_ok=True)
     for key in ("log_every", "checkpoint_every", "image_every", "g_steps", "d_steps"):
         positive(f"trainer.{key}", t[key])
-    for key in ("max_steps", "batches_per_epoch"):
-        if t.get(key) is not None:
+    for key in ("max_steps", "batches_per_epoch", "eval_every"):
+        if t[key] is not None:
             positive(f"trainer.{key}", t[key])
-    health = t.get("health") or {}
-    if health.get("window") is not None:
+    health = t["health"]
+    if health["window"] is not None:
         positive("trainer.health.window", health["window"])
         positive("trainer.health.d_loss_below", health["d_loss_below"], float, zero_ok=True)
-    if c.get("threads") is not None:
+    if c["threads"] is not None:
         positive("threads", c["threads"])
 
     _validate_run(c)
@@ -122,9 +121,9 @@ def _check_vae(c: dict) -> None:
             f"model=vae cannot use prior={prior}: its analytic KL assumes N(0, I); "
             "with model=vae choose prior=normal"
         )
-    positive("loss.beta", loss.get("beta", 1.0), float, zero_ok=True)
-    positive("loss.recon_weight", loss.get("recon_weight", 1.0), float)
-    if loss.get("binarize") and loss["name"] != "bernoulli":
+    positive("loss.beta", loss["beta"], float, zero_ok=True)
+    positive("loss.recon_weight", loss["recon_weight"], float)
+    if loss["binarize"] and loss["name"] != "bernoulli":
         raise ConfigError(
             f"loss.binarize=true cannot go with loss={loss['name']}: binarisation feeds a "
             "Bernoulli decoder; choose loss=bernoulli or loss.binarize=false"
@@ -160,10 +159,10 @@ def _validate_run(c: dict) -> None:
     """Types and ranges the checks above leave open: seed, switches, optimiser, sizes."""
     if not isinstance(c["seed"], int) or isinstance(c["seed"], bool) or c["seed"] < 0:
         raise ConfigError(f"seed={c['seed']} is not allowed; it must be an integer >= 0")
-    if c.get("objective") is not None:
+    if c["objective"] is not None:
         one_of("objective", c["objective"], objectives(c["model"]["name"]))
     t = c["trainer"]
-    one_of("trainer.nan_policy", t.get("nan_policy", "stop"), NAN_POLICIES)
+    one_of("trainer.nan_policy", t["nan_policy"], NAN_POLICIES)
     if not isinstance(t["progress"], bool):
         raise ConfigError(f"trainer.progress={t['progress']} is not allowed; use true or false")
     betas = c["optimizer"]["betas"]
@@ -175,7 +174,7 @@ def _validate_run(c: dict) -> None:
         )
     ):
         raise ConfigError(f"optimizer.betas={betas} is not allowed; give two numbers in [0, 1)")
-    positive("optimizer.weight_decay", c["optimizer"].get("weight_decay", 0.0), float, True)
+    positive("optimizer.weight_decay", c["optimizer"]["weight_decay"], float, True)
     for key in ("hidden", "layers", "channels"):
         if key in c["arch"]:
             positive(f"arch.{key}", c["arch"][key])
@@ -184,9 +183,18 @@ def _validate_run(c: dict) -> None:
             positive(f"data.{key}", c["data"][key])
 
 
+def check_eval(e: dict) -> None:
+    """The eval group, checked when a run (or genlab.evaluate) measures."""
+    from genlab.metrics.evaluator import BACKBONES
+
+    one_of("eval.fid_backbone", e["fid_backbone"], BACKBONES)
+    for key in ("n_samples", "iw_samples", "pr_k", "kid_subset_size", "batch_size"):
+        positive(f"eval.{key}", e[key])
+
+
 def objectives(family: str) -> tuple[str, ...]:
     """What `objective=` may name: a final metric or a last training scalar of the family."""
-    from genlab.metrics.evaluate import METRICS
+    from genlab.metrics.evaluator import METRICS
 
     scalars = (
         ("loss", "recon", "kl") if family == "vae" else ("d_loss", "g_loss", "d_real", "d_fake")

@@ -24,7 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from genlab.data.datasets import ImageSet
 from genlab.data.loader import ResidentLoader
-from genlab.priors import Prior
+from genlab.models.priors import Prior
 
 
 @dataclass(frozen=True)
@@ -147,16 +147,16 @@ class _DDP(DistributedDataParallel):
             return getattr(self.module, name)
 
 
-def wrap_task(task, r: Ranks) -> None:
-    """Puts the task's networks under DDP and its priors / VAE noise on global-batch draws.
+def wrap_task(model, r: Ranks) -> None:
+    """Puts the model's networks under DDP and its priors / VAE noise on global-batch draws.
 
-    task.modules keeps the bare networks, so checkpoints look the same as a 1-process run's.
+    model.modules keeps the bare networks, so checkpoints look the same as a 1-process run's.
     No buffer sync at each forward, so rank 0 alone can draw image grids without a collective
     call; SyncBatchNorm (GPUs) keeps running statistics equal on every rank anyway.
     """
-    for name, value in list(vars(task).items()):
+    for name, value in list(vars(model).items()):
         if isinstance(value, Prior):
-            setattr(task, name, ShardedPrior(value, r))
+            setattr(model, name, ShardedPrior(value, r))
         elif isinstance(value, nn.Module) and any(p.requires_grad for p in value.parameters()):
             if hasattr(value, "reparameterize"):  # the VAE: eps for the global batch, too
                 value.reparameterize = _sharded_reparameterize(r)
@@ -164,7 +164,7 @@ def wrap_task(task, r: Ranks) -> None:
             if value_device(value).type == "cuda":  # SyncBatchNorm works on GPUs only
                 nn.SyncBatchNorm.convert_sync_batchnorm(value)  # in place below the top module
                 device_ids = [value_device(value).index]
-            setattr(task, name, _DDP(value, device_ids=device_ids, **_NO_BUFFER_SYNC))
+            setattr(model, name, _DDP(value, device_ids=device_ids, **_NO_BUFFER_SYNC))
 
 
 def value_device(module: nn.Module) -> torch.device:

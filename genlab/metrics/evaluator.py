@@ -12,12 +12,12 @@ from __future__ import annotations
 import torch
 
 from genlab.data import ImageSet
-from genlab.metrics.classifier import Classifier, predict
+from genlab.errors import first_line
+from genlab.metrics.classifier_net import Classifier, predict
 from genlab.metrics.distances import classifier_score, frechet_distance, kernel_distance
 from genlab.metrics.likelihood import vae_test_metrics
 from genlab.metrics.precision_recall import precision_recall
-from genlab.sampling import balanced_labels, sample
-from genlab.trainers.vae import VAETask
+from genlab.runs.generate import balanced_labels, sample
 
 BACKBONES = ("classifier", "inception")
 METRICS = (  # every name _measure can return
@@ -37,10 +37,9 @@ def inception_features(device, batch_size: int = 100):
 
         net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"]).to(device)
     except Exception as e:  # no torch-fidelity, or no network for the weights
-        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
         raise BackboneError(
             "eval.fid_backbone=inception needs torch-fidelity and the Inception-v3 weights "
-            f"(downloaded on first use): {reason}; use eval.fid_backbone=classifier"
+            f"(downloaded on first use): {first_line(e)}; use eval.fid_backbone=classifier"
         ) from None
 
     @torch.no_grad()
@@ -59,14 +58,15 @@ class Evaluator:
         self,
         classifier: Classifier,
         test: ImageSet,
-        n_samples: int = 10_000,
-        iw_samples: int = 64,
-        fid_backbone: str = "classifier",
-        pr_k: int = 3,
-        batch_size: int = 500,
-        kid_subset_size: int = 1000,
-        seed: int = 0,
-    ):
+        *,
+        n_samples: int,
+        iw_samples: int,
+        fid_backbone: str,
+        pr_k: int,
+        batch_size: int,
+        kid_subset_size: int,
+        seed: int,
+    ):  # conf/eval/default.yaml says what each one means
         self.classifier, self.num_classes = classifier, test.num_classes
         self.real = test.images[:n_samples]  # uint8 (N, C, H, W)
         self.n_samples = len(self.real)  # n generated vs n real: capped at the test split
@@ -84,27 +84,27 @@ class Evaluator:
             feats = self.inception(images)
         return feats, logits
 
-    def __call__(self, task) -> dict[str, float]:
-        """The metrics of a task's current models; leaves every RNG and module mode as it was."""
-        modes = {k: m.training for k, m in task.modules.items()}
+    def __call__(self, model) -> dict[str, float]:
+        """The metrics of a model's current models; leaves every RNG and module mode as it was."""
+        modes = {k: m.training for k, m in model.modules.items()}
         devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed)
-            for m in task.modules.values():
+            for m in model.modules.values():
                 m.eval()
             try:
-                return self._measure(task)
+                return self._measure(model)
             finally:
-                for k, m in task.modules.items():
+                for k, m in model.modules.items():
                     m.train(modes[k])
 
-    def _measure(self, task) -> dict[str, float]:
+    def _measure(self, model) -> dict[str, float]:
         if self._real_features is None:
             self._real_features = self.features(self.real)[0]
         real = self._real_features
-        conditional = getattr(task, "num_classes", 0) > 0
+        conditional = getattr(model, "num_classes", 0) > 0
         labels = balanced_labels(self.n_samples, self.num_classes) if conditional else None
-        fake, logits = self.features(sample(task, self.n_samples, labels, self.seed, 500))
+        fake, logits = self.features(sample(model, self.n_samples, labels, self.seed, 500))
         kid, kid_std = kernel_distance(real, fake, self.kid_subset_size)
         precision, recall = precision_recall(real, fake, self.pr_k)
         out = {
@@ -117,11 +117,16 @@ class Evaluator:
         }
         if conditional:
             out["class_accuracy"] = (logits.argmax(1).cpu() == labels).float().mean().item()
-        if isinstance(task, VAETask):
-            loss = task.loss
+        if hasattr(model, "vae"):  # a VAE step: its likelihood too
+            loss = model.loss
             out.update(
                 vae_test_metrics(
-                    task.vae, self.real, loss.recon, self.iw_samples, self.batch_size, loss.binarize
+                    model.vae,
+                    self.real,
+                    loss.recon,
+                    self.iw_samples,
+                    self.batch_size,
+                    loss.binarize,
                 )
             )
         return out

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from genlab.losses.gan import GANLoss, gradient_penalty
-from genlab.models.gan import Discriminator, Generator
-from genlab.priors import Prior
-from genlab.trainers.guards import FiniteGuard
+from genlab.losses.adversarial import GANLoss, gradient_penalty
+from genlab.models.heads import Discriminator, Generator
+from genlab.models.priors import Prior
+from genlab.trainers.nan_guard import FiniteGuard
 from genlab.trainers.precision import Precision
 
 
-class GANTask:
+class GANStep:
     def __init__(
         self,
         generator: Generator,
@@ -23,19 +22,16 @@ class GANTask:
         prior: Prior,
         device,
         *,
-        g_steps: int = 1,
-        d_steps: int = 1,
-        label_smoothing: float = 0.0,
-        gp_weight: float = 10.0,
-        seed: int = 0,
-        precision: Precision | None = None,
+        g_steps: int,
+        d_steps: int,
+        label_smoothing: float,
+        gp_weight: float,
+        seed: int,
+        precision: Precision,
+        guard: FiniteGuard,
     ):
         self.G, self.D, self.opt_g, self.opt_d = generator, discriminator, opt_g, opt_d
-        self.precision = precision or Precision()
-        # One D forward on [real; fake] instead of two, unless D uses batch statistics
-        self.joint_d = not any(
-            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules()
-        )
+        self.precision, self.guard = precision, guard  # guard: NaN/Inf check before each update
         self.loss, self.prior = loss, prior
         self.g_steps, self.d_steps = g_steps, d_steps
         self.real_target = 1.0 - label_smoothing  # one-sided: fakes keep target 0
@@ -54,15 +50,13 @@ class GANTask:
             self.fixed_z = prior.sample(64, generator.latent_dim, generator=g).to(device)
             self.grid_rows = 8
         self._g_loss = None  # the last G loss, logged at steps without a G update
-        self.guard = FiniteGuard()  # NaN/Inf check before each update; the Trainer sets its own
 
     def _z(self, n: int, device) -> torch.Tensor:
         return self.prior.sample(n, self.G.latent_dim, device=device)
 
     def _d_both(self, x, fake, y) -> tuple[torch.Tensor, torch.Tensor]:
-        """D on the real and the fake batch: (d_real, d_fake), float32 logits / scores."""
-        if not self.joint_d:
-            return self.D(x, y).float(), self.D(fake, y).float()
+        """D on the real and the fake batch in one forward (D has no batch statistics):
+        (d_real, d_fake), float32 logits / scores."""
         both = self.D(torch.cat([x, fake]), None if y is None else torch.cat([y, y]))
         return both.float().split(x.shape[0])
 

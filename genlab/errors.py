@@ -1,0 +1,44 @@
+"""What genlab raises on purpose. Each message is one line that names the bad value (or file)
+and what to do; the command-line entrypoints print it and exit 2 (3 for a NaN stop), the
+Python API lets it propagate. Every layer imports from here, so no layer reaches into another
+for its error type.
+"""
+
+from __future__ import annotations
+
+
+class GenlabError(Exception):
+    """Base class: a run genlab refused or stopped, with a one-line reason."""
+
+
+class ConfigError(GenlabError, ValueError):
+    """A value genlab cannot run; the message names the key, the value and what is allowed."""
+
+
+class DataError(GenlabError, RuntimeError):
+    """Data files are missing or unreadable; the message says what to do."""
+
+
+class CheckpointError(GenlabError, RuntimeError):
+    """A checkpoint file is missing, truncated or not genlab's."""
+
+
+class NonFiniteError(GenlabError, RuntimeError):
+    """A loss (or, at a checkpoint, a weight) became NaN or Inf; the run stopped."""
+
+
+class JobFailed(BaseException):
+    """A single run's GenlabError, carried past Hydra's job report (which would add a line) to
+    the command line, which prints it in one line. A BaseException, so `except Exception` in
+    Hydra lets it through."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
+
+
+def first_line(e: BaseException, limit: int = 160) -> str:
+    """The first non-empty line of an exception's message (at most `limit` characters), or its
+    type's name when it has none: the part of a foreign error worth quoting in one line."""
+    lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
+    return lines[0][:limit] if lines else type(e).__name__

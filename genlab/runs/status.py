@@ -1,0 +1,147 @@
+"""What a run leaves for its sweep: status.json (running / finished / failed, wall time, the
+one-line error, the returned result) and error.txt (the traceback), written by a Hydra callback
+(conf/config.yaml registers it), and the one value a sweeper sees (`objective=`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import traceback
+from datetime import datetime
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from genlab.errors import ConfigError, GenlabError, JobFailed, NonFiniteError, first_line
+from genlab.runs.atomic import write_atomic
+
+STATUS_FILE = "status.json"
+ERROR_FILE = "error.txt"
+
+
+def read_status(run_dir: Path) -> dict:
+    """The job's status.json as a dict; {} when the job never started (or predates status files)."""
+    path = Path(run_dir) / STATUS_FILE
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def error_line(e: BaseException) -> str:
+    return f"{type(e).__name__}: {first_line(e, 1000)}"
+
+
+class JobRecord:
+    """status.json of one run: start(), then finish(result) or fail(error).
+
+    `with JobRecord(run_dir) as job: ...; job.result = {...}` does the same around a block. A job
+    killed outright (SIGKILL, power cut) stays "running": a resumed sweep treats it as
+    interrupted. Wall time adds up over the launches of a resumed job.
+    """
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self.result: dict | None = None
+        self._earlier = read_status(self.run_dir).get("wall_time_s", 0.0)
+        self._start = 0.0
+        self.status: dict = {}
+
+    def _write(self, **fields) -> None:
+        self.status.update(fields)
+        text = json.dumps(self.status, indent=2, default=str) + "\n"
+        write_atomic(self.run_dir / STATUS_FILE, text)
+
+    def _wall(self) -> float:
+        return round(self._earlier + time.perf_counter() - self._start, 2)
+
+    def start(self) -> None:
+        self._start = time.perf_counter()
+        now = datetime.now().isoformat(timespec="seconds")
+        (self.run_dir / ERROR_FILE).unlink(missing_ok=True)
+        self._write(status="running", started=now, wall_time_s=self._earlier, error=None)
+
+    def finish(self, result: dict | None) -> None:
+        numbers = {k: v for k, v in (result or {}).items() if _is_number(v)}
+        self._write(status="finished", wall_time_s=self._wall(), result=numbers)
+
+    def fail(self, e: BaseException) -> None:
+        trace = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+        write_atomic(self.run_dir / ERROR_FILE, trace)
+        self._write(status="failed", wall_time_s=self._wall(), error=error_line(e))
+
+    def __enter__(self) -> JobRecord:
+        self.start()
+        return self
+
+    def __exit__(self, kind, e, tb) -> bool:
+        if e is None:
+            self.finish(self.result)
+        else:
+            self.fail(e)
+        return False  # never swallow: the caller decides what a failure means
+
+
+class StatusCallback(Callback):
+    """Hydra's job hooks keep every run's status.json, in single runs and sweeps alike, on
+    whatever machine a launcher runs the job; only global rank 0 of a torchrun job writes.
+
+    The task function returns its result dict; on_job_end records it, then hands the sweeper the
+    one metric `objective=` names (a float for Optuna) in its place.
+    """
+
+    def __init__(self):
+        self.record: JobRecord | None = None
+
+    def on_job_start(self, config: DictConfig, **kwargs) -> None:
+        self.record = None
+        run_dir = Path(config.hydra.runtime.output_dir)
+        finished = read_status(run_dir).get("status") == "finished"
+        if os.environ.get("RANK", "0") != "0" or (config.resume_sweep and finished):
+            return  # another rank's job, or a finished job a resumed sweep skips: untouched
+        self.record = JobRecord(run_dir)
+        self.record.start()
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs) -> None:
+        if job_return.status == JobStatus.COMPLETED:
+            try:
+                value = objective(job_return._return_value, config.objective)
+            except GenlabError as e:
+                job_return.status, job_return.return_value = JobStatus.FAILED, e
+            else:
+                if self.record is not None:
+                    self.record.finish(job_return._return_value)
+                job_return.return_value = value
+        if job_return.status != JobStatus.FAILED:
+            return
+        error = job_return._return_value
+        if self.record is not None:
+            self.record.fail(error)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            error.job_dir = config.hydra.runtime.output_dir  # Hydra runs the others, then raises
+        elif isinstance(error, GenlabError):
+            raise JobFailed(error)  # the command line prints it in one line
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def objective(result: dict, name: str | None):
+    """The value a sweeper sees: the whole result, or (name set) that one metric as a float."""
+    if name is None:
+        return result
+    if name not in result:
+        have = ", ".join(sorted(result)) or "nothing"
+        raise ConfigError(f"objective={name} is not a value this run returned; it returned {have}")
+    value = float(result[name])
+    if math.isnan(value):  # a failed trial for Optuna, which cannot rank NaN
+        raise NonFiniteError(f"objective={name} is NaN: the run diverged")
+    return value

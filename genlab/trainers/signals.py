@@ -1,0 +1,46 @@
+"""SIGINT / SIGTERM stop a run cleanly: at the next step boundary, after a checkpoint."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM: the run saved a checkpoint at a step boundary and stopped.
+
+    A BaseException, like KeyboardInterrupt, so that `except Exception` (a sweep's job runner
+    included) lets it through and a whole sweep stops.
+    """
+
+    def __init__(self, signum: int, step: int, run_dir):
+        super().__init__(f"{signal.Signals(signum).name} at step {step}")
+        self.signum, self.step, self.run_dir = signum, step, run_dir
+
+
+class StopOnSignals:
+    """Within `with`, the first SIGINT / SIGTERM only sets `signum`; the loop reads it at the next
+    step boundary. A second one stops at once (KeyboardInterrupt), without a checkpoint.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous: dict = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __enter__(self) -> StopOnSignals:
+        if threading.current_thread() is threading.main_thread():  # handlers live there only
+            for s in self.SIGNALS:
+                self._previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        self._previous.clear()
