@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -94,6 +95,18 @@ def cli(args: list[str] | None = None) -> None:
     command = "genlab train" if sys.argv[0] == "genlab train" else "python -m genlab.train"
     run(main, list(sys.argv[1:] if args is None else args), command)
 
+
+class _CallableModule(types.ModuleType):
+    """Importing this module makes the name `genlab.train` mean the module, not the Python API's
+    function; calling the module keeps `genlab.train("model=cgan", ...)` working all the same."""
+
+    def __call__(self, *overrides: str, **kwargs):
+        from genlab.api import train
+
+        return train(*overrides, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
     if int(os.environ.get("RANK", 0)) > 0:  # torchrun: rank 0 alone writes Hydra's files

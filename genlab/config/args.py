@@ -26,7 +26,9 @@ def parse_args(schema, argv: list[str], doc: str = ""):
 
 def usage(schema, doc: str) -> str:
     """The module's docstring, then each argument with its type and default."""
-    lines = [doc.strip(), "", "arguments (key=value):"]
+    name = schema.__module__.rpartition(".")[2]  # genlab.sample -> sample
+    lines = [f"usage: genlab {name} key=value ...  (or python -m genlab.{name})", ""]
+    lines += [doc.strip(), "", "arguments:"]
     for f in dataclasses.fields(schema):
         shown = {None: "null", True: "true", False: "false"}.get(f.default, f.default)
         default = "required" if f.default in ("???", dataclasses.MISSING) else f"default {shown}"

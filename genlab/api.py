@@ -1,0 +1,203 @@
+"""The Python API, for notebooks and scripts: the command line, one to one.
+
+    import genlab
+    run = genlab.train("model=cgan", "arch=cnn", "trainer.epochs=2")  # genlab train model=cgan ...
+    run.metrics, run.scalars()["train/d_loss"]                         # metrics.json, TensorBoard
+    run.grid()                                                         # the 10 x 10 class grid
+    run = genlab.load("outputs/runs/<run>")                           # a finished run
+
+The same config, checks and messages as `genlab train`: a bad override raises a GenlabError
+whose message is the line the command would print; nothing here calls sys.exit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
+from PIL import Image
+from torchvision.utils import make_grid
+
+from genlab.config import CONF_DIR
+from genlab.config.build import load_run, make_device, make_evaluator, make_trainer
+from genlab.config.command_line import check_presets, one_line, resume_args
+from genlab.config.resume import resumed_config
+from genlab.errors import ConfigError
+from genlab.runs.checkpoint import load_checkpoint
+from genlab.runs.generate import balanced_labels, interpolation, sample, to_uint8
+from genlab.runs.hparams import write_metrics
+from genlab.runs.status import JobRecord, read_status
+from genlab.trainers.tensorboard import read_scalars
+
+
+def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
+    """Trains one run, as `genlab train OVERRIDES` would, and returns it when it has finished.
+
+    run_dir: where to write it; default: outputs/runs/<time>_<model>_<arch> under the working
+    directory, as the command line does. `resume=RUN_DIR` continues that run.
+    """
+    overrides = list(overrides)
+    try:
+        check_presets(overrides)
+        resume_args(overrides)  # a resume= that names no run: the command line's one line
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3", job_name="train"):
+            cfg = compose("config", overrides=overrides, return_hydra_config=True)
+        default_dir = Path(cfg.hydra.run.dir).absolute()  # under the working directory
+        with open_dict(cfg):
+            del cfg["hydra"]
+    except (HydraException, OmegaConfBaseException) as e:
+        raise ConfigError(one_line(e, overrides)) from None
+    if cfg.resume:
+        run_dir = Path(cfg.resume)
+        state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+        c, _ = resumed_config(cfg, overrides, state["config"], run_dir)
+        trainer = make_trainer(c, run_dir)
+        trainer.load_state_dict(state)
+    else:
+        run_dir = Path(run_dir) if run_dir else _unused(default_dir)
+        trainer = make_trainer(cfg, run_dir)
+        _save_config(run_dir, cfg, overrides)
+    with JobRecord(run_dir) as job:
+        try:
+            job.result = trainer.fit()
+        finally:
+            trainer.close()
+    return Run(run_dir)
+
+
+def load(run_dir: str | Path) -> Run:
+    """A finished (or interrupted) run, from its directory."""
+    return Run(run_dir)
+
+
+def _unused(path: Path) -> Path:
+    """path, or path_2, path_3, ...: two runs started within a second get their own folders."""
+    candidates = itertools.chain(
+        [path], (path.with_name(f"{path.name}_{i}") for i in range(2, 10**6))
+    )
+    return next(p for p in candidates if not p.exists())
+
+
+def _save_config(run_dir: Path, cfg, overrides: list[str]) -> None:
+    """.hydra/config.yaml and overrides.yaml, as a command-line run has them."""
+    hydra_dir = run_dir / ".hydra"
+    hydra_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, hydra_dir / "config.yaml")
+    OmegaConf.save(OmegaConf.create(overrides), hydra_dir / "overrides.yaml")
+
+
+class Run:
+    """A run directory and what it holds: config, status, final metrics, logged scalars, and its
+    trained model (loaded on first use) to sample, draw and evaluate."""
+
+    def __init__(self, run_dir: str | Path, device: str = "auto"):
+        self.dir = Path(run_dir).absolute()
+        self.device = device
+        self._loaded = None  # (config, model, step) from checkpoints/last.pt
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.dir)!r}, status={self.status.get('status')}, step={self.step})"
+
+    @property
+    def _run(self):
+        if self._loaded is None:
+            self._loaded = load_run(self.dir, self.device)
+        return self._loaded
+
+    @property
+    def config(self) -> dict:
+        return self._run[0]
+
+    @property
+    def model(self):
+        """The trained model (VAEStep or GANStep), in eval mode."""
+        return self._run[1]
+
+    @property
+    def step(self) -> int:
+        return self._run[2]
+
+    @property
+    def status(self) -> dict:
+        return read_status(self.dir)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The final metrics (metrics.json); {} when the run measured none."""
+        path = self.dir / "metrics.json"
+        return json.loads(path.read_text())["metrics"] if path.is_file() else {}
+
+    def scalars(self) -> dict[str, list[tuple[int, float]]]:
+        """Every logged scalar: "train/d_loss" -> [(step, value), ...]; eval/* too."""
+        return read_scalars(self.dir)
+
+    def sample(self, n: int, labels=None, seed: int = 0, uint8: bool = False):
+        """n images: a float tensor (N, C, H, W) in [0, 1], or (uint8=True) a numpy uint8 array
+        (N, H, W) or (N, H, W, C). A cGAN takes labels (an int, or one per image; default:
+        balanced over the classes)."""
+        classes = getattr(self.model, "num_classes", 0)
+        if labels is not None and not classes:
+            raise ConfigError("labels need a cGAN run; this run has no classes")
+        if classes:
+            labels = _labels(labels, n, classes)
+        images = sample(self.model, n, labels, seed=seed)  # uint8 (N, C, H, W)
+        if not uint8:
+            return images.float() / 255
+        hwc = images.permute(0, 2, 3, 1).numpy()
+        return hwc[..., 0] if hwc.shape[-1] == 1 else hwc
+
+    def grid(self, n: int = 100, seed: int = 0) -> Image.Image:
+        """n samples as one image, 10 per row (a cGAN with 10 classes: row k is class k)."""
+        classes = getattr(self.model, "num_classes", 0)
+        labels = torch.arange(classes).repeat_interleave(n // classes) if classes else None
+        return _image(self.sample(n, labels, seed=seed), nrow=n // classes if classes else 10)
+
+    def interpolation(self, rows: int = 8, steps: int = 10, seed: int = 0) -> Image.Image:
+        """Each row walks linearly between two prior draws (a cGAN keeps row r's class)."""
+        return _image(interpolation(self.model, rows, steps, seed), nrow=steps)
+
+    def evaluate(self, write: bool = True, **eval_settings) -> dict[str, float]:
+        """The run's metrics again (as `genlab evaluate`), e.g. evaluate(n_samples=2000)."""
+        c = {**self.config, "eval": {**self.config["eval"], **eval_settings, "at_end": True}}
+        metrics = make_evaluator(c, make_device(self.device))(self.model)
+        if write:
+            write_metrics(self.dir, metrics, self.step)
+        return metrics
+
+    def plot(self, tags: list[str] | None = None):
+        """A matplotlib figure of the logged scalars (default: every train/ tag)."""
+        import matplotlib.pyplot as plt
+
+        scalars = self.scalars()
+        tags = tags or sorted(t for t in scalars if t.startswith("train/"))
+        fig, axes = plt.subplots(1, len(tags), figsize=(3.2 * len(tags), 2.6), squeeze=False)
+        for ax, tag in zip(axes[0], tags, strict=True):
+            steps, values = zip(*scalars[tag], strict=True)
+            ax.plot(steps, values)
+            ax.set_title(tag, fontsize=9)
+            ax.set_xlabel("step")
+        fig.tight_layout()
+        return fig
+
+
+def _labels(labels, n: int, classes: int) -> torch.Tensor:
+    if labels is None:
+        return balanced_labels(n, classes)
+    labels = torch.as_tensor(labels).long().reshape(-1)
+    labels = labels.expand(n) if labels.numel() == 1 else labels
+    if labels.numel() != n or labels.min() < 0 or labels.max() >= classes:
+        raise ConfigError(f"labels must be {n} class ids (or one) in 0 to {classes - 1}")
+    return labels
+
+
+def _image(images: torch.Tensor, nrow: int) -> Image.Image:
+    """A batch of [0, 1] images as one PIL image (shown inline by Jupyter)."""
+    grid = to_uint8(make_grid(images.float().cpu(), nrow=nrow, padding=2, pad_value=0.5))
+    return Image.fromarray(np.ascontiguousarray(grid.permute(1, 2, 0).numpy()))
