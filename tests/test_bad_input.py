@@ -42,6 +42,12 @@ BAD = [
     (["model=vae", "loss=non_saturating"], "model=vae cannot train with loss=non_saturating"),
     (["data.batch_size=${oops}"], "data.batch_size: Interpolation key 'oops' not found"),
     (["~seed"], "the config lacks a key genlab needs (KeyError: 'seed')"),
+    (["objective=fid", "eval.at_end=false"], "objective=fid is a metric of the end-of-run evaluat"),
+    (
+        ["model=vae", "loss=bernoulli", "+loss.sigma=0.1"],
+        "loss.sigma cannot go with loss=bernoulli",
+    ),
+    (["model=vae", "loss=gaussian", "loss.sigma=0"], "loss.sigma=0 is not allowed; it must be a n"),
 ]
 if not torch.cuda.is_available():
     BAD.append(

@@ -1,5 +1,8 @@
 """Every fast path trains like the plain float32 step, within float tolerance, on tiny data."""
 
+import math
+import shutil
+
 import pytest
 import torch
 
@@ -102,6 +105,17 @@ def test_compiled_step_matches_eager(compose_cfg, tmp_path, model):
     assert_close(eager[1:], compiled, rtol=1e-4, atol=1e-5)
     # compile wraps forward in place: checkpoints keep the plain parameter names
     assert not any("_orig_mod" in k for m in model.modules.values() for k in m.state_dict())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("g++") is None, reason="torch.compile needs a C++ compiler")
+def test_gradient_penalty_trains_with_compile_on(compose_cfg, tmp_path):
+    """WGAN-GP differentiates D twice, which a compiled module cannot: D runs eager, G compiled."""
+    gan, losses, _ = two_steps(
+        compose_cfg, tmp_path, "model=gan", "loss=wgan_gp", "device.compile=true"
+    )
+    assert all(math.isfinite(v) for step in losses for v in step.values())
+    assert gan.G._compiled_call_impl is not None and gan.D._compiled_call_impl is None
 
 
 def test_auto_takes_the_device_defaults_written_in_the_device_configs(compose_cfg):

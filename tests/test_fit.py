@@ -54,7 +54,7 @@ def test_impossible_choices_are_refused_in_one_line(compose_cfg, overrides, word
 
 SENSIBLE = [("gan", loss, "normal") for loss in sorted(GAN_LOSSES)]
 SENSIBLE += [("cgan", loss, "uniform") for loss in sorted(GAN_LOSSES)]
-SENSIBLE += [("vae", "bernoulli", "normal"), ("vae", "gaussian", "normal")]
+SENSIBLE += [("vae", loss, "normal") for loss in ("bernoulli", "continuous_bernoulli", "gaussian")]
 
 
 @pytest.mark.parametrize("model, loss, prior", SENSIBLE)

@@ -6,12 +6,13 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from genlab.config.build import to_dict
 from genlab.config.checks import validate
 from genlab.errors import ConfigError
 from genlab.losses import GAN_LOSSES, gradient_penalty, kl_normal
-from genlab.losses.elbo import VAELoss, bernoulli_nll, gaussian_nll
+from genlab.losses.elbo import VAELoss, bernoulli_nll, continuous_bernoulli_nll, gaussian_nll
 
 REAL = torch.tensor([0.0, 2.0])  # D's outputs (logits / critic scores) on two real images
 FAKE = torch.tensor([0.0, -1.0])  # ... and on two generated ones
@@ -24,6 +25,7 @@ def softplus(v: float) -> float:  # log(1 + e^v)
 def vae_loss(recon: str = "bernoulli", **weights) -> VAELoss:
     """The plain negative ELBO unless weights say otherwise."""
     plain = {"beta": 1.0, "recon_weight": 1.0, "pixel_mean": False, "binarize": False}
+    plain["sigma"] = 0.5**0.5 if recon == "gaussian" else None  # R = the plain squared error
     return VAELoss(recon, **{**plain, **weights})
 
 
@@ -117,15 +119,43 @@ def test_analytic_kl_matches_a_monte_carlo_estimate():
     assert abs(kl_normal(mu, logvar).item() - mc.item()) < 4 * stderr.item()
 
 
-def test_gaussian_reconstruction_is_squared_error_and_unit_variance_nll():
-    x = torch.tensor([[[[1.0, 0.0]]]])
-    logits = torch.tensor([[[[0.0, 0.0]]]])  # pixel means 0.5, 0.5
-    mu, logvar = torch.zeros(1, 2), torch.zeros(1, 2)  # KL = 0
-    terms = vae_loss("gaussian")(logits, x, mu, logvar)
-    assert terms["loss"].item() == pytest.approx(0.25 + 0.25)  # sum of (x - 0.5)^2
-    nll = 0.5 * 0.5 + 0.5 * 2 * math.log(2 * math.pi)  # 1/2 ||x - m||^2 + d/2 log(2 pi)
-    assert terms["recon"].item() == pytest.approx(nll)
-    assert gaussian_nll(torch.full_like(x, 0.5), x).item() == pytest.approx(nll)
+def test_gaussian_loss_is_the_negative_elbo_up_to_its_constant():
+    torch.manual_seed(0)
+    x, logits = torch.rand(3, 1, 4, 4), torch.randn(3, 1, 4, 4)
+    mu, logvar = torch.randn(3, 2), torch.randn(3, 2)
+    sigma, d = 0.1, 16
+    terms = vae_loss("gaussian", sigma=sigma)(logits, x, mu, logvar)
+    constant = d * math.log(sigma * math.sqrt(2 * math.pi))  # the Gaussian's log normaliser
+    assert terms["loss"].item() == pytest.approx(terms["neg_elbo"].item() - constant, rel=1e-6)
+    normal = torch.distributions.Normal(torch.sigmoid(logits), sigma)
+    nll = -normal.log_prob(x).flatten(1).sum(1)  # torch's density: the same nats
+    torch.testing.assert_close(gaussian_nll(torch.sigmoid(logits), x, sigma), nll)
+    assert terms["recon"].item() == pytest.approx(nll.mean().item(), rel=1e-6)
+
+
+def test_continuous_bernoulli_is_a_density_on_the_unit_interval_and_stable_near_a_half():
+    grid = torch.linspace(0, 1, 20001)
+    for lam in (0.02, 0.3, 0.4999, 0.5, 0.5001, 0.9):  # 1/2 is where C(lambda)'s formula is 0/0
+        logit = torch.logit(torch.tensor(lam)).expand(len(grid), 1)
+        density = (-continuous_bernoulli_nll(logit, grid.view(-1, 1))).exp()
+        assert torch.isfinite(density).all()
+        assert torch.trapezoid(density, grid).item() == pytest.approx(1.0, abs=1e-4), lam
+    logits = torch.tensor([[[[0.0, 2.0]]]])
+    x = torch.tensor([[[[0.3, 0.8]]]])
+    lam = 1 / (1 + math.exp(-2.0))
+    log_c = math.log(2.0) + math.log(2 * math.atanh(1 - 2 * lam) / (1 - 2 * lam))  # C(1/2) = 2
+    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="sum").item()
+    assert continuous_bernoulli_nll(logits, x).item() == pytest.approx(bce - log_c, rel=1e-5)
+
+
+def test_continuous_bernoulli_grids_show_its_mean_not_lambda():
+    loss = vae_loss("continuous_bernoulli")
+    logits = torch.tensor([-3.0, 0.0, 3.0])
+    lam = torch.sigmoid(logits)
+    mean = lam / (2 * lam - 1) + 1 / (2 * torch.atanh(1 - 2 * lam))  # its closed-form mean
+    mean[1] = 0.5
+    torch.testing.assert_close(loss.mean(logits), mean)
+    assert not torch.allclose(loss.mean(logits), lam)
 
 
 def test_lab_and_celeba_weightings():

@@ -5,6 +5,7 @@ import json
 
 import pytest
 import torch
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
@@ -80,7 +81,9 @@ def test_class_accuracy_of_real_test_images_is_the_classifiers_accuracy(compose_
     model = RealImagesModel(test)
     e = to_dict(compose_cfg())["eval"]  # conf/eval/default.yaml's settings, then the test's
     settings = {k: e[k] for k in ("iw_samples", "fid_backbone", "pr_k", "batch_size")}
-    evaluator = Evaluator(classifier, test, **settings, n_samples=60, kid_subset_size=30, seed=0)
+    evaluator = Evaluator(
+        classifier, test, torch.device("cpu"), **settings, n_samples=60, kid_subset_size=30, seed=0
+    )
     metrics = evaluator(model)
     idx = torch.tensor([i for i, _ in model.taken])
     chosen = type(test)(test.images[idx], test.labels[idx], test.num_classes)
@@ -95,12 +98,28 @@ def test_iw_nll_is_at_most_the_negative_elbo_on_a_trained_vae(compose_cfg, tmp_p
     trainer.close()
     vae, test = trainer.model.vae.eval(), make_data(to_dict(cfg), "test")
     torch.manual_seed(0)
-    m1 = vae_test_metrics(vae, test.images, "bernoulli", k=1)
-    m64 = vae_test_metrics(vae, test.images, "bernoulli", k=64)
+    loss = trainer.model.loss
+    m1 = vae_test_metrics(vae, test.images, loss, k=1, batch_size=500)
+    m64 = vae_test_metrics(vae, test.images, loss, k=64, batch_size=500)
     assert m64["iw_nll"] <= m64["neg_elbo"]
     assert m64["iw_nll"] < m1["iw_nll"]  # more samples, tighter bound
     assert m1["iw_nll"] == pytest.approx(m1["neg_elbo"], rel=0.05)  # K = 1 is the ELBO
     assert m64["psnr"] > 0
+
+
+@pytest.mark.parametrize("loss", ["bernoulli", "continuous_bernoulli", "gaussian"])
+def test_test_metrics_use_the_likelihood_the_vae_trained_with(compose_cfg, tmp_path, loss):
+    """With K = 1 the metric's negative ELBO draws the same eps as a training forward pass, so
+    the two must agree exactly: same decoder likelihood, same constants."""
+    trainer = make_trainer(compose_cfg("model=vae", f"loss={loss}", "arch.hidden=16"), tmp_path)
+    vae, x = trainer.model.vae.eval(), make_data(trainer.config, "test").images[:8]
+    torch.manual_seed(3)
+    metric = vae_test_metrics(vae, x, trainer.model.loss, k=1, batch_size=8)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        logits, mu, logvar = vae(x.float() / 255)
+        terms = trainer.model.loss(logits, x.float() / 255, mu, logvar)
+    assert metric["neg_elbo"] == pytest.approx(terms["neg_elbo"].item(), rel=1e-5)
 
 
 def events(run_dir):
@@ -180,3 +199,67 @@ def test_a_corrupt_classifier_file_is_a_clear_error(tmp_path):
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="classifier .* cannot be loaded.*delete it"):
         load_classifier(path, (1, 28, 28), 10, "cpu")
+
+
+def write_flat_folder(folder, n=12):
+    folder.mkdir(parents=True, exist_ok=True)
+    g = torch.Generator().manual_seed(0)
+    for i in range(n):
+        pixels = torch.randint(0, 256, (8, 8, 3), generator=g, dtype=torch.uint8)
+        Image.fromarray(pixels.numpy()).save(folder / f"{i}.png")
+
+
+ONE_CLASS = [
+    "data=image_folder",
+    "data.image_size=8",
+    "data.batch_size=4",
+    "arch.hidden=16",
+    "device=cpu",
+    "trainer.epochs=1",
+    "trainer.progress=false",
+    "eval.iw_samples=4",
+]
+
+
+def test_one_class_data_gets_no_classifier_space_metrics(compose_cfg, tmp_path):
+    write_flat_folder(tmp_path / "faces")
+    folder = [*ONE_CLASS, f"data.path={tmp_path / 'faces'}"]
+    with pytest.raises(ConfigError, match="data=image_folder has a single class: .* choose eval"):
+        make_trainer(
+            compose_cfg("model=gan", *folder, tiny=False), tmp_path / "gan"
+        )  # before any work
+    trainer = make_trainer(compose_cfg("model=vae", *folder, tiny=False), tmp_path / "vae")
+    trainer.fit()
+    trainer.close()
+    assert set(trainer.metrics) == {"neg_elbo", "iw_nll", "psnr"}  # the likelihood only
+    assert not (tmp_path / "faces" / "classifiers").exists()
+    with pytest.raises(ConfigError, match="has a single class: a classifier learns no features"):
+        make_classifier(to_dict(compose_cfg("model=vae", *folder, tiny=False)), torch.device("cpu"))
+
+
+def test_each_split_is_decoded_once_and_sampling_decodes_none(compose_cfg, tmp_path, monkeypatch):
+    import genlab.config.build as build
+
+    build._load_once.cache_clear()
+    loads = []
+    real = build.load_images
+    monkeypatch.setattr(build, "load_images", lambda *a, **k: loads.append(a[:2]) or real(*a, **k))
+    cfg = compose_cfg("model=vae", "arch.hidden=16", "data.size=72", "trainer.eval_every=1")
+    trainer = make_trainer(cfg, tmp_path)  # classifier, evaluator and training all need data
+    trainer.fit()
+    trainer.close()
+    assert sorted(loads) == [("synthetic", "test"), ("synthetic", "train")]
+    build._load_once.cache_clear()
+    loads.clear()
+    _, model, _ = build.load_run(tmp_path, "cpu")  # what genlab.sample and genlab.evaluate do
+    assert loads == [] and model.sample(4).shape == (4, 1, 28, 28)
+
+
+def test_vae_test_metrics_sync_with_the_host_once(compose_cfg, tmp_path, monkeypatch):
+    trainer = make_trainer(compose_cfg("model=vae", "arch.hidden=16"), tmp_path)
+    images = make_data(trainer.config, "test").images[:40]
+    reads = []
+    item = torch.Tensor.item
+    monkeypatch.setattr(torch.Tensor, "item", lambda t: reads.append(1) or item(t))
+    vae_test_metrics(trainer.model.vae, images, trainer.model.loss, k=4, batch_size=20)  # 8 batches
+    assert reads == []  # the sums stay on the device; one .tolist() at the end

@@ -69,9 +69,21 @@ def crash_at(n):
     return on_step
 
 
-@pytest.mark.parametrize("model", ["vae", "cgan"])
-def test_crash_or_sigint_then_resume_matches_the_uninterrupted_run(compose_cfg, tmp_path, model):
-    cfg = compose_cfg(f"model={model}", *SHORT)
+@pytest.mark.parametrize(
+    "model, extra",
+    [
+        ("vae", []),
+        ("cgan", []),
+        # fp16: a loss weighted up so that the scaled gradients overflow in float16 and the
+        # gradient scaler halves its scale while training; the scale must resume too
+        ("vae", ["device.precision=fp16", "loss.recon_weight=1000"]),
+    ],
+    ids=["vae", "cgan", "vae-fp16"],
+)
+def test_crash_or_sigint_then_resume_matches_the_uninterrupted_run(
+    compose_cfg, tmp_path, model, extra
+):
+    cfg = compose_cfg(f"model={model}", *extra, *SHORT)
     train(cfg, tmp_path / "whole")
     reference = logged(tmp_path / "whole")
     assert [s for s, _ in reference["images/samples"]] == [0, 6, 12, 18]
@@ -216,3 +228,24 @@ def test_sigkill_mid_epoch_then_resume_matches_the_uninterrupted_run(tmp_path, m
     cli(args)
     assert logged(run) == logged(only_run(tmp_path / "whole"))  # every step once, bit-equal
     assert len(list(run.glob("events.out.tfevents.*"))) == 2  # the same run directory
+
+
+def test_resume_accepts_what_the_readme_lets_change_and_refuses_the_rest(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    cli([*CLI_RUN, "model=vae", *SHORT, "trainer.epochs=1", "eval.at_end=false"])
+    run = only_run(tmp_path).relative_to(tmp_path)
+    may_change = [  # README, "Resume": trainer.epochs ... and `device` (the whole group)
+        "trainer.epochs=2", "trainer.max_steps=10", "trainer.log_every=2",
+        "trainer.checkpoint_every=3", "trainer.image_every=2", "trainer.progress=false",
+        "trainer.nan_policy=skip", "device=cpu", "device.compile=false", "device.precision=32",
+        "device.channels_last=false", "device.optimizer_impl=foreach",
+    ]  # fmt: skip
+    cli([f"resume={run}", *may_change])
+    assert f"resuming {run} at step 6" in capsys.readouterr().out
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 10
+    with pytest.raises(SystemExit) as e:
+        cli([f"resume={run}", "optimizer.lr=0.5"])
+    assert e.value.code == 2
+    assert "optimizer.lr=0.5 would change the run saved in" in capsys.readouterr().err

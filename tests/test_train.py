@@ -71,3 +71,22 @@ def test_config_text_is_logged(compose_cfg, tmp_path):
     trainer.fit()
     trainer.close()
     assert "config/text_summary" in events(tmp_path).Tags()["tensors"]
+
+
+def test_seed_seeds_torch_numpy_and_python(compose_cfg, tmp_path):
+    import random
+
+    import numpy as np
+
+    draws = []
+    for run in ("a", "b"):
+        np.random.seed(123)  # whatever the process drew before: the seed decides
+        random.seed(123)
+        torch.manual_seed(123)
+        make_trainer(compose_cfg("model=gan", "arch.hidden=16", "seed=7"), tmp_path / run)
+        draws.append((np.random.rand(), random.random(), torch.rand(1).item()))
+        np.random.seed(456)
+        random.seed(456)
+    assert draws[0] == draws[1]
+    other = make_trainer(compose_cfg("model=gan", "arch.hidden=16", "seed=8"), tmp_path / "c")
+    assert other is not None and (np.random.rand(), random.random()) != draws[0][:2]

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import random
 from pathlib import Path
 
+import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
@@ -67,10 +69,17 @@ def speed_up(module: torch.nn.Module, fast: dict) -> torch.nn.Module:
 
 
 def make_data(c: dict, split: str = "train") -> ImageSet:
+    """A split of c's data set, decoded at most once per process (the classifier, the evaluator
+    and the training loop share it; callers never modify it)."""
     d = c["data"]
     keys = ("size", "image_shape", "num_classes", "image_size", "path", "channels")
-    options = {k: d[k] for k in keys if k in d}
-    return load_images(d["name"], split, d.get("root"), **options)
+    options = tuple((k, tuple(d[k]) if isinstance(d[k], list) else d[k]) for k in keys if k in d)
+    return _load_once(d["name"], split, d.get("root"), options)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_once(name: str, split: str, root: str | None, options: tuple) -> ImageSet:
+    return load_images(name, split, root, **dict(options))
 
 
 def make_optimizer(params, o: dict, impl: str) -> torch.optim.Optimizer:
@@ -95,9 +104,8 @@ def make_model(c: dict, data: ImageSet, device: torch.device):
     prior = Prior(p["name"], p.get("low"), p.get("high"))
     if family == "vae":
         vae = speed_up(make_vae(arch, data.image_shape, latent, **sizes).to(device), fast)
-        loss = VAELoss(
-            recon=c["loss"]["name"], **{k: v for k, v in c["loss"].items() if k != "name"}
-        )
+        settings = {k: v for k, v in c["loss"].items() if k not in ("name", "sigma")}
+        loss = VAELoss(c["loss"]["name"], **settings, sigma=c["loss"].get("sigma"))  # gaussian's
         fixed_x = data.images[:32].to(device).float() / 255
         return VAEStep(
             vae,
@@ -111,8 +119,14 @@ def make_model(c: dict, data: ImageSet, device: torch.device):
         )
     classes = data.num_classes if family == "cgan" else 0
     g, d = make_gan(arch, data.image_shape, latent, classes, **sizes)
-    g, d = speed_up(g.to(device), fast), speed_up(d.to(device), fast)
     t, loss_cfg = c["trainer"], c["loss"]
+    # a gradient penalty differentiates D twice, which compiled modules do not support: such a D
+    # runs eager (G is still compiled)
+    d_fast = {
+        **fast,
+        "compile": fast["compile"] and not GAN_LOSSES[loss_cfg["name"]].gradient_penalty,
+    }
+    g, d = speed_up(g.to(device), fast), speed_up(d.to(device), d_fast)
     return GANStep(
         g,
         d,
@@ -142,6 +156,13 @@ def make_loader(c: dict, data: ImageSet, device, ranks: distributed.Ranks) -> Re
         raise ConfigError(str(e)) from None
 
 
+def seed_everything(seed: int) -> None:
+    """torch (CPU and every GPU), numpy and python's random: every RNG a run may draw from."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
 def make_trainer(
     cfg: DictConfig | dict, run_dir: Path, ranks: distributed.Ranks | None = None
 ) -> Trainer:
@@ -154,12 +175,12 @@ def make_trainer(
         torch.set_num_threads(c["threads"])
     # rank 0 measures; built first, as training the classifier on first use draws random numbers
     evaluator = make_evaluator(c, device) if ranks.main else None
-    torch.manual_seed(c["seed"])  # the same on every rank: global-batch draws stay in step
+    seed_everything(c["seed"])  # the same on every rank: global-batch draws stay in step
     data = make_data(c)
     model = make_model(c, data, device)
     loader = make_loader(c, data, device, ranks)
     if ranks.active:
-        distributed.wrap_task(model, ranks)
+        distributed.wrap_model(model, ranks)
     t = c["trainer"]
     settings = LoopSettings(**{k: t[k] for k in LoopSettings.__dataclass_fields__})
     return Trainer(
@@ -191,6 +212,11 @@ def make_classifier(c: dict, device: torch.device, force: bool = False, epochs: 
 
     d = c["data"]
     train, test = make_data(c, "train"), make_data(c, "test")
+    if train.num_classes < 2:
+        raise ConfigError(
+            f"data={d['name']} has a single class: a classifier learns no features from it, so "
+            "genlab trains none; measure with eval.fid_backbone=inception instead"
+        )
     name = d["name"]
     if name == "image_folder":  # one classifier per folder
         name += "_" + hashlib.sha1(str(Path(d["path"]).resolve()).encode()).hexdigest()[:10]
@@ -206,10 +232,19 @@ def make_evaluator(c: dict, device: torch.device):
     if not e["at_end"]:
         return None
     check_eval(e)
+    test = make_data(c, "test")
+    one_class = test.num_classes < 2  # CelebA, a flat image folder: no labels to learn features
+    if one_class and e["fid_backbone"] == "classifier" and c["model"]["name"] != "vae":
+        raise ConfigError(
+            f"data={c['data']['name']} has a single class: genlab's classifier would learn no "
+            "features from it, and FID/KID/precision/recall in them mean nothing; choose "
+            "eval.fid_backbone=inception (pip install genlab[inception]) or eval.at_end=false"
+        )
     try:
         return Evaluator(
-            make_classifier(c, device),
-            make_data(c, "test"),
+            None if one_class else make_classifier(c, device),
+            test,
+            device,
             **{k: e[k] for k in ("n_samples", "iw_samples", "fid_backbone", "pr_k", "batch_size")},
             kid_subset_size=e["kid_subset_size"],
             seed=c["seed"],
@@ -226,7 +261,12 @@ def load_run(run_dir: Path, device_name: str = "auto") -> tuple[dict, object, in
     c = state["config"]  # the full resolved config of the run
     validate(c)
     device = make_device(device_name)
-    model = make_model(c, make_data(c), device)
+    if "data" in state:  # the image shape and classes: no need to decode the training split
+        shape, classes = state["data"]["image_shape"], state["data"]["num_classes"]
+        data = ImageSet(torch.zeros(0, *shape, dtype=torch.uint8), torch.zeros(0), classes)
+    else:  # a checkpoint from before genlab kept them
+        data = make_data(c)
+    model = make_model(c, data, device)
     for k, m in model.modules.items():
         m.load_state_dict(state["models"][k])
         m.eval()

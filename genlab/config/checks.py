@@ -76,7 +76,7 @@ def _validate(c: dict) -> None:
     _validate_run(c)
 
 
-VAE_LOSS_KEYS = ("beta", "recon_weight", "pixel_mean", "binarize")
+VAE_LOSS_KEYS = ("beta", "recon_weight", "pixel_mean", "binarize", "sigma")
 SMOOTHED = tuple(k for k, v in GAN_LOSSES.items() if v.smoothing)  # losses with a real-label target
 
 
@@ -123,6 +123,13 @@ def _check_vae(c: dict) -> None:
         )
     positive("loss.beta", loss["beta"], float, zero_ok=True)
     positive("loss.recon_weight", loss["recon_weight"], float)
+    if loss["name"] == "gaussian":
+        positive("loss.sigma", loss["sigma"], float)
+    elif "sigma" in loss:
+        raise ConfigError(
+            f"loss.sigma cannot go with loss={loss['name']}: it is the standard deviation of "
+            "loss=gaussian's decoder"
+        )
     if loss["binarize"] and loss["name"] != "bernoulli":
         raise ConfigError(
             f"loss.binarize=true cannot go with loss={loss['name']}: binarisation feeds a "
@@ -161,6 +168,11 @@ def _validate_run(c: dict) -> None:
         raise ConfigError(f"seed={c['seed']} is not allowed; it must be an integer >= 0")
     if c["objective"] is not None:
         one_of("objective", c["objective"], objectives(c["model"]["name"]))
+        if not c["eval"]["at_end"] and c["objective"] not in training_scalars(c["model"]["name"]):
+            raise ConfigError(
+                f"objective={c['objective']} is a metric of the end-of-run evaluation, which "
+                "eval.at_end=false turns off; set eval.at_end=true or pick a training scalar"
+            )
     t = c["trainer"]
     one_of("trainer.nan_policy", t["nan_policy"], NAN_POLICIES)
     if not isinstance(t["progress"], bool):
@@ -192,11 +204,15 @@ def check_eval(e: dict) -> None:
         positive(f"eval.{key}", e[key])
 
 
+def training_scalars(family: str) -> tuple[str, ...]:
+    """The scalars a run of the family logs while it trains (its result holds the last ones)."""
+    if family == "vae":
+        return ("loss", "recon", "kl", "neg_elbo")
+    return ("d_loss", "g_loss", "d_real", "d_fake")
+
+
 def objectives(family: str) -> tuple[str, ...]:
     """What `objective=` may name: a final metric or a last training scalar of the family."""
     from genlab.metrics.evaluator import METRICS
 
-    scalars = (
-        ("loss", "recon", "kl") if family == "vae" else ("d_loss", "g_loss", "d_real", "d_fake")
-    )
-    return (*METRICS, *scalars)
+    return tuple(dict.fromkeys((*METRICS, *training_scalars(family))))

@@ -45,7 +45,7 @@ def resumed_config(cfg: DictConfig, overrides, saved: dict, run_dir: Path) -> tu
         old = node.get(leaf)
         if key == "resume" or value == old:
             continue  # the original command line again, plus resume=: nothing changes
-        if key not in RESUMABLE:
+        if not any(key == r or key.startswith(f"{r}.") for r in RESUMABLE):  # device.compile too
             where, new, was = _first_difference(key, value, old)
             raise ConfigError(
                 f"{override} would change the run saved in {run_dir} ({where}: {was} there, {new} "

@@ -18,6 +18,7 @@ class ResidentLoader:
     ):
         self.images = data.images.to(device)  # one uint8 copy of the split, no more
         self.labels = data.labels.to(device)
+        self.num_classes = data.num_classes
         self.batch_size = min(batch_size, len(data))
         self.seed = seed
         self.max_batches = max_batches  # an epoch of N batches drawn from the shuffled split

@@ -54,10 +54,15 @@ def inception_features(device, batch_size: int = 100):
 
 
 class Evaluator:
+    """classifier: the data set's classifier, or None for data with one class (its features
+    learn nothing): then the distances need the Inception backbone, and a VAE without it gets
+    its likelihood only."""
+
     def __init__(
         self,
-        classifier: Classifier,
+        classifier: Classifier | None,
         test: ImageSet,
+        device: torch.device,
         *,
         n_samples: int,
         iw_samples: int,
@@ -73,13 +78,14 @@ class Evaluator:
         self.iw_samples, self.pr_k = iw_samples, pr_k
         self.batch_size, self.kid_subset_size = batch_size, kid_subset_size
         self.seed = seed
-        device = next(classifier.parameters()).device
         self.inception = inception_features(device) if fid_backbone == "inception" else None
         self._real_features = None  # computed once, on first use
 
-    def features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(features for the distances, classifier logits) of uint8 images."""
-        feats, logits = predict(self.classifier, images, self.batch_size)
+    def features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(features for the distances, classifier logits or None) of uint8 images."""
+        feats, logits = None, None
+        if self.classifier is not None:
+            feats, logits = predict(self.classifier, images, self.batch_size)
         if self.inception is not None:
             feats = self.inception(images)
         return feats, logits
@@ -99,6 +105,9 @@ class Evaluator:
                     m.train(modes[k])
 
     def _measure(self, model) -> dict[str, float]:
+        out = self._likelihood(model)
+        if self.classifier is None and self.inception is None:
+            return out  # one class, classifier backbone: no feature space worth measuring in
         if self._real_features is None:
             self._real_features = self.features(self.real)[0]
         real = self._real_features
@@ -107,26 +116,21 @@ class Evaluator:
         fake, logits = self.features(sample(model, self.n_samples, labels, self.seed, 500))
         kid, kid_std = kernel_distance(real, fake, self.kid_subset_size)
         precision, recall = precision_recall(real, fake, self.pr_k)
-        out = {
+        out |= {
             "fid": frechet_distance(real, fake),
             "kid": kid,
             "kid_std": kid_std,
             "precision": precision,
             "recall": recall,
-            "classifier_score": classifier_score(logits),
         }
-        if conditional:
+        if logits is not None:
+            out["classifier_score"] = classifier_score(logits)
+        if conditional and logits is not None:
             out["class_accuracy"] = (logits.argmax(1).cpu() == labels).float().mean().item()
-        if hasattr(model, "vae"):  # a VAE step: its likelihood too
-            loss = model.loss
-            out.update(
-                vae_test_metrics(
-                    model.vae,
-                    self.real,
-                    loss.recon,
-                    self.iw_samples,
-                    self.batch_size,
-                    loss.binarize,
-                )
-            )
         return out
+
+    def _likelihood(self, model) -> dict[str, float]:
+        """A VAE step's test likelihood (nats) and PSNR; {} for the GANs."""
+        if not hasattr(model, "vae"):
+            return {}
+        return vae_test_metrics(model.vae, self.real, model.loss, self.iw_samples, self.batch_size)

@@ -147,13 +147,15 @@ class _DDP(DistributedDataParallel):
             return getattr(self.module, name)
 
 
-def wrap_task(model, r: Ranks) -> None:
-    """Puts the model's networks under DDP and its priors / VAE noise on global-batch draws.
+def wrap_model(model, r: Ranks) -> None:
+    """Puts the model's networks under DDP and its priors / VAE noise on global-batch draws;
+    its NaN guard decides with every rank.
 
     model.modules keeps the bare networks, so checkpoints look the same as a 1-process run's.
     No buffer sync at each forward, so rank 0 alone can draw image grids without a collective
     call; SyncBatchNorm (GPUs) keeps running statistics equal on every rank anyway.
     """
+    model.guard.agree = lambda finite: all_ranks(finite, r)
     for name, value in list(vars(model).items()):
         if isinstance(value, Prior):
             setattr(model, name, ShardedPrior(value, r))
@@ -165,6 +167,13 @@ def wrap_task(model, r: Ranks) -> None:
                 nn.SyncBatchNorm.convert_sync_batchnorm(value)  # in place below the top module
                 device_ids = [value_device(value).index]
             setattr(model, name, _DDP(value, device_ids=device_ids, **_NO_BUFFER_SYNC))
+
+
+def all_ranks(flag: torch.Tensor, r: Ranks) -> torch.Tensor:
+    """A boolean's AND over the ranks (every rank must call it, at the same point)."""
+    t = flag.reshape(1).to(torch.int32)
+    dist.all_reduce(t, op=dist.ReduceOp.MIN)
+    return t[0].bool()
 
 
 def value_device(module: nn.Module) -> torch.device:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from genlab.errors import NonFiniteError
@@ -25,6 +27,9 @@ class FiniteGuard:
         self.defer = defer and policy == "stop"
         self._pending: torch.Tensor | None = None  # every loss finite since step `_since`?
         self._since = 0
+        # under torchrun: the flag's AND over every rank (distributed.wrap_model sets it), so all
+        # ranks skip or stop together and none waits alone in a collective call
+        self.agree: Callable[[torch.Tensor], torch.Tensor] = lambda finite: finite
 
     def __call__(self, terms: dict[str, torch.Tensor]) -> bool:
         values = torch.cat([t.detach().reshape(-1).float() for t in terms.values()])
@@ -37,13 +42,14 @@ class FiniteGuard:
             else:
                 self._pending &= finite
             return True
-        if bool(finite):  # one bool read per update: cheap on the CPU
+        if bool(self.agree(finite)):  # one bool read per update: cheap on the CPU
             return True
-        bad = ", ".join(
+        bad = [
             f"{k}={t.detach().float().mean().item():.4g}"
             for k, t in terms.items()
             if not torch.isfinite(t.detach()).all()
-        )
+        ]
+        bad = ", ".join(bad) or "in another process"
         if self.policy == "stop":
             raise NonFiniteError(f"non-finite loss at step {self.step}: {bad}")
         if self._last_skip != self.step:
@@ -54,6 +60,6 @@ class FiniteGuard:
         """Reads the deferred flag; raises NonFiniteError if a loss since then was not finite."""
         if self._pending is None:
             return
-        finite, self._pending = bool(self._pending), None
+        finite, self._pending = bool(self.agree(self._pending)), None
         if not finite:
             raise NonFiniteError(f"non-finite loss between steps {self._since} and {self.step}")

@@ -78,10 +78,15 @@ class Trainer:
             "models": {k: m.state_dict() for k, m in self.model.modules.items()},
             "optimizers": {k: o.state_dict() for k, o in self.model.optimizers.items()},
             "extra": self.model.extra_state() if hasattr(self.model, "extra_state") else {},
+            "data": {  # what sampling needs without decoding the data set again
+                "image_shape": list(self.loader.images.shape[1:]),
+                "num_classes": self.loader.num_classes,
+            },
             "step": self.step,
             "epoch": self.epoch,
             "batch": self.batch,
             "skipped": self.guard.skipped,
+            "scaler": scaler.state_dict() if (scaler := self.model.precision.scaler) else None,
             "rng": rng_state(),
         }
 
@@ -94,6 +99,8 @@ class Trainer:
             self.model.load_extra_state(state["extra"])
         self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
         self.guard.skipped = state.get("skipped", 0)
+        if self.model.precision.scaler and state.get("scaler"):  # fp16: the loss scale goes on
+            self.model.precision.scaler.load_state_dict(state["scaler"])
         self.saved_step = self.step
         set_rng_state(state["rng"])
 

@@ -45,8 +45,8 @@ class VAEStep:
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
-        """Latents (N, D) -> images in [0, 1]: the decoder's pixel means."""
-        return torch.sigmoid(self.vae.decode(z))
+        """Latents (N, D) -> images in [0, 1]: the decoder's mean images."""
+        return self.loss.mean(self.vae.decode(z))
 
     @torch.no_grad()
     def sample(self, n: int, labels=None, generator=None) -> torch.Tensor:
@@ -58,15 +58,14 @@ class VAEStep:
     def grids(self) -> dict[str, tuple[torch.Tensor, int]]:
         was_training = self.vae.training
         self.vae.eval()
-        cols = min(8, len(self.fixed_x))  # 4 x 8 inputs; fewer for a data set under 32 images
-        x = self.fixed_x[: len(self.fixed_x) // cols * cols]
-        recon = self.decode(self.vae.encode(x)[0])
-        shape = (-1, cols, *x.shape[1:])
-        pairs = torch.stack([x.view(shape), recon.view(shape)], dim=1)
-        out = {
-            "samples": (self.decode(self.fixed_z), 8),
-            "reconstructions": (pairs.flatten(0, 2), cols),  # rows: inputs, then reconstructions
-        }
+        out = {"samples": (self.decode(self.fixed_z), 8)}
+        if len(self.fixed_x):  # (a run loaded for sampling keeps no inputs)
+            cols = min(8, len(self.fixed_x))  # 4 x 8 inputs; fewer for a data set under 32 images
+            x = self.fixed_x[: len(self.fixed_x) // cols * cols]
+            recon = self.decode(self.vae.encode(x)[0])
+            shape = (-1, cols, *x.shape[1:])
+            pairs = torch.stack([x.view(shape), recon.view(shape)], dim=1)
+            out["reconstructions"] = (pairs.flatten(0, 2), cols)  # rows: inputs, reconstructions
         if self.vae.latent_dim == 2:
             out["manifold"] = (self._manifold(20), 20)
         self.vae.train(was_training)

@@ -1,0 +1,83 @@
+"""Several processes under torchrun: every model family trains, and a NaN on one rank stops (or
+is skipped) on every rank together, without a hang."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from genlab.runs.status import read_status
+
+REPO = Path(__file__).resolve().parents[1]
+RUN = ["data=synthetic", "data.size=64", "data.batch_size=16", "device=cpu", "arch=mlp",
+       "arch.hidden=16", "trainer.epochs=2", "trainer.log_every=1", "trainer.progress=false",
+       "eval.at_end=false"]  # fmt: skip
+
+# Loaded by every process through PYTHONPATH: from its 3rd loss on, the process whose RANK is
+# NAN_RANK sees a NaN VAE loss; the others stay finite.
+INJECT = """
+import os
+from genlab.losses.elbo import VAELoss
+
+calls = {"n": 0}
+call = VAELoss.__call__
+
+
+def nan_on_one_rank(self, *args):
+    terms = call(self, *args)
+    calls["n"] += 1
+    if os.environ.get("RANK") == os.environ["NAN_RANK"] and calls["n"] >= 3:
+        terms["loss"] = terms["loss"] * float("nan")
+    return terms
+
+
+VAELoss.__call__ = nan_on_one_rank
+"""
+
+
+def torchrun(tmp_path, *args, env=None):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
+    cmd += ["-m", "genlab.train", *args, f"hydra.run.dir={tmp_path / 'run'}"]
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **(env or {})}
+    start = time.monotonic()
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=full_env,
+                          timeout=300)  # fmt: skip
+    return done, time.monotonic() - start
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["gan", "cgan"])
+def test_gans_train_under_torchrun(tmp_path, model):
+    done, _ = torchrun(tmp_path, f"model={model}", *RUN)
+    assert done.returncode == 0, done.stderr[-3000:]
+    status = read_status(tmp_path / "run")
+    assert status["status"] == "finished"
+    assert {"d_loss", "g_loss"} <= set(status["result"])
+    assert (tmp_path / "run" / "checkpoints" / "last.pt").is_file()
+
+
+@pytest.mark.slow
+def test_a_nan_on_one_rank_stops_every_rank_at_the_same_step(tmp_path):
+    (tmp_path / "inject").mkdir()
+    (tmp_path / "inject" / "sitecustomize.py").write_text(INJECT)
+    env = {"PYTHONPATH": f"{tmp_path / 'inject'}{os.pathsep}{REPO}", "NAN_RANK": "1"}
+    done, seconds = torchrun(tmp_path, "model=vae", *RUN, env=env)
+    assert done.returncode != 0
+    assert seconds < 120  # no rank left waiting in a collective (torchrun's timeout is 30 min)
+    assert "non-finite loss at step 3: in another process" in done.stderr  # rank 0's line
+    assert "non-finite loss at step 3: loss=nan" in done.stderr  # rank 1's own
+    assert read_status(tmp_path / "run")["status"] == "failed"
+
+
+@pytest.mark.slow
+def test_a_nan_on_one_rank_is_skipped_on_every_rank(tmp_path):
+    (tmp_path / "inject").mkdir()
+    (tmp_path / "inject" / "sitecustomize.py").write_text(INJECT.replace(">= 3", "== 3"))
+    env = {"PYTHONPATH": f"{tmp_path / 'inject'}{os.pathsep}{REPO}", "NAN_RANK": "0"}
+    done, _ = torchrun(tmp_path, "model=vae", *RUN, "trainer.nan_policy=skip", env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    status = read_status(tmp_path / "run")
+    assert status["status"] == "finished" and status["result"]["skipped_batches"] == 1
