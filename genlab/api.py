@@ -12,7 +12,6 @@ whose message is the line the command would print; nothing here calls sys.exit.
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from genlab.config.command_line import check_presets, one_line, resume_args
 from genlab.config.resume import resumed_config
 from genlab.errors import ConfigError
 from genlab.runs.checkpoint import load_checkpoint
+from genlab.runs.directory import check_new_run_dir
 from genlab.runs.generate import balanced_labels, interpolation, sample, to_uint8
 from genlab.runs.hparams import write_metrics
 from genlab.runs.status import JobRecord, read_status
@@ -61,7 +61,8 @@ def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
         trainer = make_trainer(c, run_dir)
         trainer.load_state_dict(state)
     else:
-        run_dir = Path(run_dir) if run_dir else _unused(default_dir)
+        run_dir = Path(run_dir) if run_dir else default_dir
+        check_new_run_dir(run_dir, "run_dir")
         trainer = make_trainer(cfg, run_dir)
         _save_config(run_dir, cfg, overrides)
     with JobRecord(run_dir) as job:
@@ -75,14 +76,6 @@ def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
 def load(run_dir: str | Path) -> Run:
     """A finished (or interrupted) run, from its directory."""
     return Run(run_dir)
-
-
-def _unused(path: Path) -> Path:
-    """path, or path_2, path_3, ...: two runs started within a second get their own folders."""
-    candidates = itertools.chain(
-        [path], (path.with_name(f"{path.name}_{i}") for i in range(2, 10**6))
-    )
-    return next(p for p in candidates if not p.exists())
 
 
 def _save_config(run_dir: Path, cfg, overrides: list[str]) -> None:

@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from genlab.config import CONF_DIR
 from genlab.config.args import arg, parse_args
 from genlab.config.build import make_classifier, make_device
-from genlab.config.checks import one_of
+from genlab.config.checks import one_of, positive
 from genlab.data import DATASETS
 from genlab.errors import GenlabError
 
@@ -30,6 +30,8 @@ def main(argv: list[str]) -> None:
     try:
         a = parse_args(Args, argv, __doc__)
         one_of("data", a.data, DATASETS)
+        if a.epochs is not None:
+            positive("epochs", a.epochs)
         data = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "data" / f"{a.data}.yaml"))
         c = {"data": {**data, "root": a.root}}  # the data group's YAML, as a run composes it
         model = make_classifier(c, make_device(a.device), force=a.force, epochs=a.epochs)

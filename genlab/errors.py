@@ -27,6 +27,16 @@ class NonFiniteError(GenlabError, RuntimeError):
     """A loss (or, at a checkpoint, a weight) became NaN or Inf; the run stopped."""
 
 
+class StorageError(GenlabError, OSError):
+    """A file genlab must write or read: the disk is full, read-only, or the path is wrong."""
+
+
+def storage_error(e: OSError) -> StorageError:
+    """An OSError as one line naming the path and the reason."""
+    where = f" {e.filename}" if e.filename else ""
+    return StorageError(f"cannot use{where}: {e.strerror or first_line(e)}")
+
+
 class JobFailed(BaseException):
     """A single run's GenlabError, carried past Hydra's job report (which would add a line) to
     the command line, which prints it in one line. A BaseException, so `except Exception` in

@@ -7,6 +7,7 @@ images) and FILE_interpolation.png (rows walk linearly between two prior draws).
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,17 +46,31 @@ def labels_for(model, n: int, label: int | None) -> torch.Tensor | None:
     return torch.full((n,), label)
 
 
+def writable(out: Path) -> None:
+    """out= names a file genlab can write: not a folder, in a folder it may write into."""
+    if out.is_dir():
+        raise ConfigError(
+            f"out={out} is a folder; give a file name, e.g. out={out / 'samples.npz'}"
+        )
+    folder = out.parent
+    while not folder.exists():  # made on writing
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise ConfigError(f"out={out}: cannot write into {folder}; choose another place")
+
+
 def main(argv: list[str]) -> Path:
     try:
         a = parse_args(Args, argv, __doc__)
         if a.n <= 0:
             raise ConfigError(f"n={a.n} is not allowed; it must be an integer > 0")
+        out = Path(a.out) if a.out else Path(a.run) / "samples.npz"
+        writable(out)  # before generating every image
         _, model, _ = load_run(Path(a.run), a.device)
         labels = labels_for(model, a.n, a.label)
     except GenlabError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    out = Path(a.out) if a.out else Path(a.run) / "samples.npz"
     images = sample(model, a.n, labels, seed=a.seed)  # uint8 (N, C, H, W)
     hwc = images.permute(0, 2, 3, 1).numpy()
     arrays = {"images": hwc[..., 0] if hwc.shape[-1] == 1 else hwc}

@@ -48,17 +48,18 @@ def main(cfg: DictConfig) -> dict:
     try:
         if cfg.resume_sweep and read_status(run_dir).get("status") == "finished":
             print(f"skipped (finished in an earlier launch): {run_dir}")
-            return read_status(run_dir).get("result", {})
+            return None  # untouched
         trainer = _resumed(cfg, ranks) if cfg.resume else make_trainer(cfg, run_dir, ranks)
         if cfg.resume_sweep and not cfg.resume and trainer.checkpoint_path.is_file():
             trainer.resume()  # an interrupted job of the sweep: on from its last checkpoint
             print(f"resumed from step {trainer.step}: {run_dir}")
-        if trainer.step >= trainer.total_steps and trainer.step > 0:
+        finished = trainer.step >= trainer.total_steps and trainer.step > 0
+        if finished and not trainer.needs_final_evaluation:
             print(
                 f"{run_dir} already finished at step {trainer.step}; "
                 "raise trainer.epochs (or trainer.max_steps) to train on"
             )
-            return {}
+            return None  # nothing done: the run's status.json stays as it was
         try:
             result = trainer.fit()
         finally:

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,23 @@ def test_resume_accepts_what_the_readme_lets_change_and_refuses_the_rest(
         cli([f"resume={run}", "optimizer.lr=0.5"])
     assert e.value.code == 2
     assert "optimizer.lr=0.5 would change the run saved in" in capsys.readouterr().err
+
+
+def test_a_resumed_logger_sorts_after_a_file_from_a_clock_ahead_without_waiting(tmp_path):
+    ahead = int(time.time()) + 3600  # an event file written on a machine an hour ahead
+    old = RunLogger(tmp_path)
+    old.scalars({"loss": 1.0}, 1)
+    old.scalars({"loss": 9.0}, 2)  # logged after the checkpoint at step 1: purged on resume
+    old.close()
+    (first,) = tmp_path.glob("events.out.tfevents.*")
+    parts = first.name.split(".")
+    parts[3] = str(ahead)
+    first.rename(first.with_name(".".join(parts)))
+    start = time.monotonic()
+    new = RunLogger(tmp_path, purge_step=2)
+    assert time.monotonic() - start < 1  # no waiting on the clock
+    new.scalars({"loss": 2.0}, 2)
+    new.close()
+    names = sorted(p.name for p in tmp_path.glob("events.out.tfevents.*"))
+    assert len(names) == 2 and int(names[-1].split(".")[3]) == ahead + 1  # the new one is last
+    assert logged(tmp_path)["train/loss"] == [(1, 1.0), (2, 2.0)]  # TensorBoard's view

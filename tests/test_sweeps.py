@@ -42,7 +42,8 @@ def test_joblib_sweep_runs_every_job_and_reports_the_failed_one(run_cli, tmp_pat
         "optimizer.lr=1e-3,-1",
         sweep_dir=sweep_dir,
     )
-    assert result.returncode != 0  # Hydra still reports the failure once every job has run
+    assert result.returncode == 1  # README: a sweep with a failed job exits 1, once every job ran
+    assert result.stderr.strip().splitlines()[-1].startswith("error: a job failed (optimizer.lr=-1")
     names = {job.name for job in jobs}
     assert any(n.startswith("arch=cnn,") and "optimizer.lr=0.001" in n for n in names)
     status = {job.name: read_status(job) for job in jobs}

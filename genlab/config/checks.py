@@ -3,6 +3,8 @@ refused in one line that names the key, the value and what is allowed."""
 
 from __future__ import annotations
 
+import math
+
 from genlab.data import DATASETS
 from genlab.errors import ConfigError
 from genlab.losses import GAN_LOSSES, VAE_LOSSES
@@ -15,6 +17,7 @@ MODELS = ("vae", "gan", "cgan")
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZER_IMPLS = ("plain", "foreach", "fused")
 OPTIMIZERS = ("adam",)
+MAX_SEED = 2**63 - 1  # torch.manual_seed's range
 
 
 def one_of(key: str, value, allowed) -> None:
@@ -26,15 +29,27 @@ def positive(key: str, value, kind=int, zero_ok=False) -> None:
     ok = isinstance(value, kind) and not isinstance(value, bool)
     if kind is float:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or value < 0 or (value == 0 and not zero_ok):
+    if not ok or not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
         what = "an integer" if kind is int else "a number"
         bound = ">= 0" if zero_ok else "> 0"
         raise ConfigError(f"{key}={value} is not allowed; it must be {what} {bound}")
 
 
+def finite_everywhere(node, key: str = "") -> None:
+    """No NaN or infinity anywhere in the config: a learning rate, a weight, a prior's bounds."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for k, v in items:
+        name = f"{key}.{k}" if isinstance(node, dict) and key else (f"{key}[{k}]" if key else k)
+        if isinstance(v, dict | list):
+            finite_everywhere(v, name)
+        elif isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(f"{name}={v} is not allowed; it must be a finite number")
+
+
 def validate(c: dict) -> None:
     """Stops before any work on a value genlab cannot run, in one line."""
     try:
+        finite_everywhere(c)
         _validate(c)
     except (KeyError, TypeError) as e:  # a key deleted with ~key, or a group set to a scalar
         raise ConfigError(
@@ -164,8 +179,14 @@ def _check_gan_loss(loss: dict) -> None:
 
 def _validate_run(c: dict) -> None:
     """Types and ranges the checks above leave open: seed, switches, optimiser, sizes."""
-    if not isinstance(c["seed"], int) or isinstance(c["seed"], bool) or c["seed"] < 0:
-        raise ConfigError(f"seed={c['seed']} is not allowed; it must be an integer >= 0")
+    seed = c["seed"]
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed={seed} is not allowed; it must be an integer in 0 to 2^63 - 1")
+    if c["model"]["name"] != "vae" and c["data"]["batch_size"] < 2:
+        raise ConfigError(
+            f"data.batch_size={c['data']['batch_size']} cannot go with model="
+            f"{c['model']['name']}: G's BatchNorm needs at least 2 images per batch"
+        )
     if c["objective"] is not None:
         one_of("objective", c["objective"], objectives(c["model"]["name"]))
         if not c["eval"]["at_end"] and c["objective"] not in training_scalars(c["model"]["name"]):
@@ -202,6 +223,11 @@ def check_eval(e: dict) -> None:
     one_of("eval.fid_backbone", e["fid_backbone"], BACKBONES)
     for key in ("n_samples", "iw_samples", "pr_k", "kid_subset_size", "batch_size"):
         positive(f"eval.{key}", e[key])
+    if e["n_samples"] <= e["pr_k"]:
+        raise ConfigError(
+            f"eval.n_samples={e['n_samples']} is not allowed with eval.pr_k={e['pr_k']}: "
+            "precision/recall need more images than neighbours; raise eval.n_samples"
+        )
 
 
 def training_scalars(family: str) -> tuple[str, ...]:
@@ -213,6 +239,6 @@ def training_scalars(family: str) -> tuple[str, ...]:
 
 def objectives(family: str) -> tuple[str, ...]:
     """What `objective=` may name: a final metric or a last training scalar of the family."""
-    from genlab.metrics.evaluator import METRICS
+    from genlab.metrics.evaluator import metrics_of
 
-    return tuple(dict.fromkeys((*METRICS, *training_scalars(family))))
+    return tuple(dict.fromkeys((*metrics_of(family), *training_scalars(family))))

@@ -26,8 +26,9 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from genlab.config import CONF_DIR
-from genlab.errors import ConfigError, GenlabError, JobFailed, NonFiniteError
-from genlab.trainers.signals import Interrupted
+from genlab.errors import ConfigError, GenlabError, JobFailed, NonFiniteError, storage_error
+from genlab.runs.directory import check_new_run_dir
+from genlab.trainers.signals import Interrupted, Stopped
 
 BAD_INPUT = (GenlabError, HydraException, OmegaConfBaseException)
 
@@ -35,6 +36,7 @@ BAD_INPUT = (GenlabError, HydraException, OmegaConfBaseException)
 def run(main: Callable[[], None], args: list[str], command: str) -> None:
     """Calls Hydra's `main` on args (argv after the program name); exits with genlab's status."""
     full_error = os.environ.get("HYDRA_FULL_ERROR")
+    previous = signal.signal(signal.SIGTERM, _terminate)  # outside a step too: a clean exit 143
     try:
         check_presets(args)
         args = resume_args(args)
@@ -45,19 +47,22 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
         finally:
             sys.argv = argv
             _restore_env("HYDRA_FULL_ERROR", full_error)
+            signal.signal(signal.SIGTERM, previous)
     except Interrupted as e:
         print(
             f"interrupted by {signal.Signals(e.signum).name} at step {e.step}, checkpoint saved; "
-            f"resume with: {command} resume={shlex.quote(_shown(e.run_dir))}",
+            f"resume with: {command} {shlex.quote(override('resume', _shown(e.run_dir)))}",
             file=sys.stderr,
         )
         sys.exit(128 + e.signum)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
         print(
-            "interrupted outside a step: stopped, no new checkpoint (earlier ones stay)",
+            f"interrupted by {signal.Signals(signum).name} outside a training step: stopped; "
+            "the checkpoints written so far stay (a finished run's metrics: genlab evaluate)",
             file=sys.stderr,
         )
-        sys.exit(128 + signal.SIGINT)
+        sys.exit(128 + signum)
     except (JobFailed, *BAD_INPUT) as e:
         error = e.error if isinstance(e, JobFailed) else e
         if full_error == "1":
@@ -68,6 +73,11 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
             sys.exit(1)
         print(f"error: {one_line(error, args)}", file=sys.stderr)
         sys.exit(3 if isinstance(error, NonFiniteError) else 2)
+    except OSError as e:  # a full, read-only or missing disk, outside a job
+        if full_error == "1":
+            raise
+        print(f"error: {storage_error(e)}", file=sys.stderr)
+        sys.exit(2)
 
 
 def check_presets(args: list[str]) -> None:
@@ -82,15 +92,33 @@ def check_presets(args: list[str]) -> None:
                     raise ConfigError(f"experiment={name} is not known; choose one of {choices}")
 
 
+def _value(args: list[str], key: str) -> str | None:
+    """The value of the last `key=value` argument (quotes stripped), or None."""
+    values = [a.split("=", 1)[1].strip("'\"") for a in args if a.startswith(f"{key}=")]
+    return values[-1] if values else None
+
+
 def resume_args(args: list[str]) -> list[str]:
     """resume=RUN_DIR: check it now, before Hydra makes any directory, and make Hydra's run
-    directory RUN_DIR (its .hydra/ record of the original run stays untouched)."""
+    directory RUN_DIR (its .hydra/ record of the original run stays untouched). Also checks
+    resume_sweep= and an explicit hydra.run.dir= before Hydra writes anything there."""
+    for key in ("resume", "resume_sweep"):
+        if _value(args, key) == "":
+            raise ConfigError(
+                f"{key}= is empty (an unset shell variable?); give a directory to continue, "
+                f"or leave {key} out"
+            )
+    sweep = _value(args, "resume_sweep")
+    if sweep not in (None, "null") and not Path(sweep).is_dir():
+        raise ConfigError(f"resume_sweep={sweep}: no such directory; give a sweep to continue")
     if "-m" in args or "--multirun" in args:
         return args
-    value = next((a.split("=", 1)[1] for a in args if a.startswith("resume=")), None)
-    if value is None or value.strip("'\"") in ("", "null"):
+    value = _value(args, "resume")
+    if value in (None, "null"):
+        if _value(args, "hydra.run.dir") is not None:
+            check_new_run_dir(Path(_value(args, "hydra.run.dir")))
         return args
-    run_dir = Path(value.strip("'\""))
+    run_dir = Path(value)
     if not run_dir.is_dir():
         raise ConfigError(f"resume={value}: no such directory; give a run directory to continue")
     if not (run_dir / "checkpoints" / "last.pt").is_file():
@@ -98,7 +126,14 @@ def resume_args(args: list[str]) -> list[str]:
             f"resume={value}: no checkpoints/last.pt in it; "
             "give the directory of a run that saved one"
         )
-    return [*args, f"hydra.run.dir={value}", "hydra.output_subdir=null"]
+    return [*args, override("hydra.run.dir", value), "hydra.output_subdir=null"]
+
+
+def override(key: str, value: str) -> str:
+    """`key=value` as Hydra parses it: a value with spaces or symbols goes in quotes."""
+    if all(ch.isalnum() or ch in "_-./~+:@" for ch in value):
+        return f"{key}={value}"
+    return f"{key}='{value}'" if "'" not in value else f'{key}="{value}"'
 
 
 def one_line(e: BaseException, args: list[str]) -> str:
@@ -123,6 +158,10 @@ def one_line(e: BaseException, args: list[str]) -> str:
         return f"{e.full_key}: {str(e.msg).strip().splitlines()[0]}"
     lines = [ln.strip() for ln in str(e).strip().splitlines()]
     return " ".join(ln for ln in lines if ln)  # Hydra's other messages: short lines, joined
+
+
+def _terminate(signum, frame) -> None:
+    raise Stopped(signum)
 
 
 def _shown(path) -> str:

@@ -22,6 +22,7 @@ RESUMABLE = (
     "trainer.progress",
     "trainer.nan_policy",
     "device",
+    "eval",  # how a finished run is measured (e.g. again, after its evaluation failed)
 )
 
 

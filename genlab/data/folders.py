@@ -40,28 +40,44 @@ def square(image_size: int, channels: int = 3):
 
 
 class _Images(torch.utils.data.Dataset):
-    """The images of a torchvision data set, or of a list of files, without their targets."""
+    """The images of a torchvision data set, or of a list of files, without their targets:
+    (image, True), or (zeros, False) for a file that cannot be decoded."""
 
-    def __init__(self, source, transform=None):
-        self.source, self.transform = source, transform
+    def __init__(self, source, shape, transform=None):
+        self.source, self.shape, self.transform = source, shape, transform
 
     def __len__(self) -> int:
         return len(self.source)
 
-    def __getitem__(self, i: int) -> torch.Tensor:
-        if self.transform is None:  # a torchvision set that transforms itself
-            return self.source[i][0]
-        with Image.open(self.source[i]) as im:
-            return self.transform(im)
+    def path(self, i: int) -> str:
+        samples = getattr(self.source, "samples", None)  # ImageFolder; CelebA has `filename`
+        if samples is not None:
+            return samples[i][0]
+        if hasattr(self.source, "filename"):
+            return str(Path(self.source.root) / self.source.base_folder / "img_align_celeba"
+                       / self.source.filename[i])  # fmt: skip
+        return str(self.source[i])
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, bool]:
+        try:
+            if self.transform is None:  # a torchvision set that transforms itself
+                return self.source[i][0], True
+            with Image.open(self.source[i]) as im:
+                return self.transform(im), True
+        except (OSError, ValueError):  # truncated, not an image, ...: named by decode_all
+            return torch.zeros(self.shape, dtype=torch.uint8), False
 
 
-def decode_all(images: torch.utils.data.Dataset, shape) -> torch.Tensor:
+def decode_all(images: _Images) -> torch.Tensor:
     """Decodes every image once into one preallocated uint8 (N, C, H, W) tensor."""
-    out = torch.empty(len(images), *shape, dtype=torch.uint8)
+    out = torch.empty(len(images), *images.shape, dtype=torch.uint8)
     workers = 0 if len(images) < 2000 else min(8, os.cpu_count() or 1)
     loader = torch.utils.data.DataLoader(images, batch_size=256, num_workers=workers)
     i = 0
-    for batch in loader:
+    for batch, ok in loader:
+        if not ok.all():
+            bad = images.path(i + int((~ok).nonzero()[0]))
+            raise DataError(f"cannot decode the image {bad}; remove or replace the file")
         out[i : i + len(batch)] = batch
         i += len(batch)
     return out
@@ -80,7 +96,7 @@ def load_celeba(root: Path, split: str, image_size: int):
         ds = datasets.CelebA(str(root), split=split, target_type=[], transform=square(image_size))
     except RuntimeError as e:  # torchvision's MD5 check of the list files failed
         raise DataError(f"CelebA files under {folder} are corrupt or incomplete ({e})") from None
-    images = decode_all(_Images(ds), (3, image_size, image_size))
+    images = decode_all(_Images(ds, (3, image_size, image_size)))
     return images, torch.zeros(len(images), dtype=torch.long), 1
 
 
@@ -90,9 +106,16 @@ def load_image_folder(path: str | Path, image_size: int, channels: int):
     path = Path(path).expanduser()
     if not path.is_dir():
         raise DataError(f"data.path={path} is not a folder; point it at a folder of images")
+    shape = (channels, image_size, image_size)
     if any(_image_files(d) for d in path.iterdir() if d.is_dir()):
+        empty = [d.name for d in sorted(path.iterdir()) if d.is_dir() and not _image_files(d)]
+        if empty:
+            raise DataError(
+                f"data.path={path}: the class folder {empty[0]} holds no images; add some or "
+                "remove it (every subfolder is a class)"
+            )
         ds = datasets.ImageFolder(str(path), transform=square(image_size, channels))
-        images = decode_all(_Images(ds), (channels, image_size, image_size))
+        images = decode_all(_Images(ds, shape))
         return images, torch.tensor(ds.targets, dtype=torch.long), len(ds.classes)
     files = _image_files(path)
     if not files:
@@ -100,9 +123,7 @@ def load_image_folder(path: str | Path, image_size: int, channels: int):
             f"no images in data.path={path}: put {', '.join(IMG_EXTENSIONS)} files there, or in "
             "one subfolder per class"
         )
-    images = decode_all(
-        _Images(files, square(image_size, channels)), (channels, image_size, image_size)
-    )
+    images = decode_all(_Images(files, shape, square(image_size, channels)))
     return images, torch.zeros(len(images), dtype=torch.long), 1
 
 

@@ -26,6 +26,12 @@ METRICS = (  # every name _measure can return
 )  # fmt: skip
 
 
+def metrics_of(family: str) -> tuple[str, ...]:
+    """The metric names a model family's evaluation returns (data with one class: fewer)."""
+    extra = {"vae": ("neg_elbo", "iw_nll", "psnr"), "cgan": ("class_accuracy",), "gan": ()}
+    return (*METRICS[:6], *extra[family])
+
+
 class BackboneError(RuntimeError):
     """The requested feature network cannot be built here."""
 

@@ -28,6 +28,14 @@ def write_metrics(run_dir: Path, metrics: dict[str, float], step: int) -> Path:
     return write_atomic(Path(run_dir) / "metrics.json", text)
 
 
+def read_metrics_step(run_dir: Path) -> int | None:
+    """The step metrics.json was measured at; None when there is none."""
+    try:
+        return json.loads((Path(run_dir) / "metrics.json").read_text())["step"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def record_final(run_dir: Path, logger, config: dict, metrics: dict[str, float], step: int):
     write_metrics(run_dir, metrics, step)
     logger.hparams(hparams_of(config), {f"eval/{k}": v for k, v in metrics.items()})

@@ -19,7 +19,14 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from genlab.errors import ConfigError, GenlabError, JobFailed, NonFiniteError, first_line
+from genlab.errors import (
+    ConfigError,
+    GenlabError,
+    JobFailed,
+    NonFiniteError,
+    first_line,
+    storage_error,
+)
 from genlab.runs.atomic import write_atomic
 
 STATUS_FILE = "status.json"
@@ -93,41 +100,70 @@ class StatusCallback(Callback):
     """Hydra's job hooks keep every run's status.json, in single runs and sweeps alike, on
     whatever machine a launcher runs the job; only global rank 0 of a torchrun job writes.
 
-    The task function returns its result dict; on_job_end records it, then hands the sweeper the
-    one metric `objective=` names (a float for Optuna) in its place.
+    The task function returns its result dict, or None when it did nothing (a finished run
+    resumed, a finished job of a resumed sweep): then status.json stays as it was. A command
+    refused before any work (a GenlabError) in a directory that held a run restores that run's
+    status.json. on_job_end hands the sweeper the one metric `objective=` names (a float).
     """
 
     def __init__(self):
         self.record: JobRecord | None = None
+        self.before: str | None = None  # the status.json the directory held, verbatim
 
     def on_job_start(self, config: DictConfig, **kwargs) -> None:
         self.record = None
+        if os.environ.get("RANK", "0") != "0":
+            return  # another rank's job: rank 0 keeps the record
         run_dir = Path(config.hydra.runtime.output_dir)
-        finished = read_status(run_dir).get("status") == "finished"
-        if os.environ.get("RANK", "0") != "0" or (config.resume_sweep and finished):
-            return  # another rank's job, or a finished job a resumed sweep skips: untouched
+        path = run_dir / STATUS_FILE
+        self.before = path.read_text() if path.is_file() else None
+        if config.resume_sweep and read_status(run_dir).get("status") == "finished":
+            return  # a finished job a resumed sweep skips: untouched
         self.record = JobRecord(run_dir)
-        self.record.start()
+        _best_effort(self.record.start)
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs) -> None:
+        run_dir = Path(config.hydra.runtime.output_dir)
         if job_return.status == JobStatus.COMPLETED:
+            result = job_return._return_value
+            done = result is not None
+            if not done:  # nothing ran: the stored result stands, status.json as it was
+                self._restore(run_dir)
+                result = read_status(run_dir).get("result", {})
             try:
-                value = objective(job_return._return_value, config.objective)
+                value = objective(result, config.objective)
             except GenlabError as e:
                 job_return.status, job_return.return_value = JobStatus.FAILED, e
             else:
-                if self.record is not None:
-                    self.record.finish(job_return._return_value)
+                if done and self.record is not None:
+                    _best_effort(self.record.finish, result)
                 job_return.return_value = value
         if job_return.status != JobStatus.FAILED:
             return
         error = job_return._return_value
-        if self.record is not None:
-            self.record.fail(error)
+        if isinstance(error, OSError) and not isinstance(error, GenlabError):
+            error = job_return.return_value = storage_error(error)  # a full disk: one line
+        refused = isinstance(error, GenlabError) and not isinstance(error, NonFiniteError)
+        if refused and self.before is not None:
+            self._restore(run_dir)  # bad input, refused before any work: the run stays as it was
+        elif self.record is not None:
+            _best_effort(self.record.fail, error)
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             error.job_dir = config.hydra.runtime.output_dir  # Hydra runs the others, then raises
         elif isinstance(error, GenlabError):
             raise JobFailed(error)  # the command line prints it in one line
+
+    def _restore(self, run_dir: Path) -> None:
+        if self.record is not None and self.before is not None:
+            _best_effort(write_atomic, run_dir / STATUS_FILE, self.before)
+
+
+def _best_effort(write, *args) -> None:
+    """A status write that must not hide the job's own error (the disk may be what failed)."""
+    try:
+        write(*args)
+    except OSError:
+        pass
 
 
 def _is_number(v) -> bool:

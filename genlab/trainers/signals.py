@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 
 
@@ -18,6 +19,15 @@ class Interrupted(BaseException):
         self.signum, self.step, self.run_dir = signum, step, run_dir
 
 
+class Stopped(KeyboardInterrupt):
+    """A signal that stops at once, without a checkpoint: a second SIGINT / SIGTERM inside the
+    loop, or SIGTERM outside it. The command line exits with 128 + signum."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 class StopOnSignals:
     """Within `with`, the first SIGINT / SIGTERM only sets `signum`; the loop reads it at the next
     step boundary. A second one stops at once (KeyboardInterrupt), without a checkpoint.
@@ -31,8 +41,11 @@ class StopOnSignals:
 
     def _handle(self, signum, frame) -> None:
         if self.signum is not None:
-            raise KeyboardInterrupt
+            raise Stopped(signum)
         self.signum = signum
+        name = signal.Signals(signum).name
+        print(f"{name}: stopping after the current step, with a checkpoint "
+              f"(send it again to stop at once)", file=sys.stderr, flush=True)  # fmt: skip
 
     def __enter__(self) -> StopOnSignals:
         if threading.current_thread() is threading.main_thread():  # handlers live there only

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import torch
@@ -16,9 +15,10 @@ class RunLogger:
     def __init__(self, run_dir: Path, purge_step: int | None = None):
         self.run_dir = Path(run_dir)
         (self.run_dir / "images").mkdir(parents=True, exist_ok=True)
-        _after_existing_event_files(self.run_dir)
+        existing = list(self.run_dir.glob("events.out.tfevents.*"))
         # purge_step drops events logged after a resumed checkpoint: no duplicated steps
         self.writer = SummaryWriter(str(self.run_dir), purge_step=purge_step)
+        _sort_after(self.writer, existing)
 
     def scalars(self, values: dict[str, float], step: int, prefix: str = "train") -> None:
         for name, value in values.items():
@@ -68,10 +68,21 @@ def read_scalars(run_dir: Path, last_only: bool = False) -> dict[str, list[tuple
     }
 
 
-def _after_existing_event_files(run_dir: Path) -> None:
-    """Waits until the clock passes the newest event file's second. TensorBoard reads a run's
-    files in name order (events.out.tfevents.<unix second>.<host>.<pid>...): a resumed run's file
-    must sort after the one it continues, also when both start within the same second."""
-    seconds = [int(p.name.split(".")[3]) for p in run_dir.glob("events.out.tfevents.*")]
-    while seconds and time.time() < max(seconds) + 1:
-        time.sleep(0.05)
+def _sort_after(writer: SummaryWriter, existing: list[Path]) -> None:
+    """TensorBoard reads a run's event files in name order (events.out.tfevents.<unix second>.
+    <host>.<pid>...), and a resumed run's purge only works if its file comes after the one it
+    continues. When the new file would not (the same second, or an older file from a machine
+    whose clock ran ahead), it is renamed to the newest second + 1: no waiting on the clock."""
+    if not existing:
+        return
+    events = writer.file_writer.event_writer  # tensorboard's EventFileWriter
+    path = Path(events._file_name)
+    newest = max(int(p.name.split(".")[3]) for p in existing)
+    if path.name > max(p.name for p in existing) and int(path.name.split(".")[3]) > newest:
+        return
+    writer.flush()  # nothing pending while the file moves
+    parts = path.name.split(".")
+    parts[3] = f"{newest + 1:010d}"
+    moved = path.with_name(".".join(parts))
+    path.rename(moved)
+    events._file_name = events._general_file_writer.filename = str(moved)  # appends go there

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from genlab.data.loader import ResidentLoader
 from genlab.errors import NonFiniteError
 from genlab.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from genlab.runs.hparams import record_final
+from genlab.runs.hparams import read_metrics_step, record_final
 from genlab.trainers import distributed
 from genlab.trainers.health import HealthWatch
 from genlab.trainers.signals import Interrupted, StopOnSignals
@@ -61,6 +61,7 @@ class Trainer:
         self.guard = model.guard  # on a GPU its NaN check waits for a log step or checkpoint
         self.evaluator = evaluator  # model -> {metric: value} (genlab.metrics), or None
         self.metrics: dict[str, float] = {}  # the last evaluation
+        self.evaluated_step: int | None = None  # ... and its step
 
     @property
     def checkpoint_path(self) -> Path:
@@ -160,6 +161,8 @@ class Trainer:
                             raise Interrupted(signals.signum, self.step, self.run_dir)
             if self.total_steps == 0:
                 self.save()  # epochs=0: the untrained model
+            elif self.needs_final_evaluation:  # the trained model is saved: measure it now
+                self._evaluate(final=True)  # (Ctrl-C here stops at once: nothing to lose)
         except NonFiniteError as e:
             kept = (
                 f"the last good checkpoint (step {self.saved_step}) is kept in "
@@ -206,11 +209,18 @@ class Trainer:
                 if s.eval_every and self.epoch % s.eval_every == 0:  # the end is evaluated below
                     self._evaluate()
         if self.step == self.total_steps:
-            self._log_images(png=True)  # the end of training
-            self._evaluate(final=True)
+            self._log_images(png=True)  # the end of training; measured after its checkpoint
         if self.step % s.checkpoint_every == 0 or self.step == self.total_steps:
             self.save()
         return logged
+
+    @property
+    def needs_final_evaluation(self) -> bool:
+        """Trained to the end, measured neither in this process nor in metrics.json (e.g. the
+        evaluation of an earlier launch failed or was interrupted)."""
+        if self.evaluator is None or self.step < self.total_steps or self.total_steps == 0:
+            return False
+        return self.evaluated_step != self.step and read_metrics_step(self.run_dir) != self.step
 
     def _log_images(self, png: bool) -> None:
         if self.ranks.main:
@@ -218,7 +228,7 @@ class Trainer:
 
     def _evaluate(self, final: bool = False) -> None:
         if self.evaluator is not None and self.ranks.main:
-            self.metrics = self.evaluator(self.model)
+            self.metrics, self.evaluated_step = self.evaluator(self.model), self.step
             self.logger.scalars(self.metrics, self.step, prefix="eval")
             if final:  # metrics.json and the HParams row
                 record_final(self.run_dir, self.logger, self.config, self.metrics, self.step)
