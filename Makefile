@@ -27,12 +27,12 @@ test: $(VENV)/.installed ## Run the test suite
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(VENV)/.installed ## Check style with ruff
-	$(BIN)/ruff check genlab tests scripts
-	$(BIN)/ruff format --check genlab tests scripts
+	$(BIN)/ruff check genlab hydra_plugins tests scripts
+	$(BIN)/ruff format --check genlab hydra_plugins tests scripts
 
 format: $(VENV)/.installed ## Format the code with ruff
-	$(BIN)/ruff format genlab tests scripts
-	$(BIN)/ruff check --fix genlab tests scripts
+	$(BIN)/ruff format genlab hydra_plugins tests scripts
+	$(BIN)/ruff check --fix genlab hydra_plugins tests scripts
 
 bench: $(VENV)/.installed ## Train speed against the tutorial loop (ARGS="--models gan-mlp --out speed.md")
 	$(BIN)/python -m genlab.bench $(ARGS)
