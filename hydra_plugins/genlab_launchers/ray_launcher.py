@@ -66,6 +66,7 @@ class RayLauncher(Launcher):
         self.config: DictConfig | None = None
 
     def setup(self, *, hydra_context, task_function, config: DictConfig) -> None:
+        check_ray(self.ray.init.get("address"))
         try:
             from hydra_plugins.hydra_ray_launcher.ray_launcher import RayLauncher as Plugin
         except ImportError as e:
@@ -73,7 +74,6 @@ class RayLauncher(Launcher):
                 f"hydra/launcher=ray needs hydra-ray-launcher ({e}); install it with: "
                 "pip install -e '.[ray]'"
             ) from None
-        check_ray(self.ray.init.get("address"))
         self.config = config
         self.plugin = Plugin(ray=self.ray)
         self.plugin.setup(hydra_context=hydra_context, task_function=task_function, config=config)

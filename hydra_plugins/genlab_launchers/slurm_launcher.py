@@ -68,18 +68,19 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
             _mark(e.run_dir, "requeued")
             try:  # checkpoint() -> the job's pickle; scontrol requeue; sys.exit
                 submitit_handler(signal.SIGUSR2, None)
-            except Exception:  # not requeued (too many time-outs): a failed job
-                _mark(e.run_dir, "failed")
+            except Exception as not_requeued:  # too many time-outs: a failed job
+                _mark(e.run_dir, "failed", error=f"{e}; {not_requeued}")
                 raise
             raise  # a handler that returned without requeueing
 
 
-def _mark(run_dir, status: str) -> None:
-    """Sets the status in the job's status.json (the rest as the job left it)."""
+def _mark(run_dir, status: str, **fields) -> None:
+    """Sets fields of the job's status.json (the rest as the job left it)."""
     path = Path(run_dir) / STATUS_FILE
     if path.is_file():
+        record = {**read_status(run_dir), "status": status, **fields}
         tmp = path.with_name(f".{path.name}.tmp")  # atomic, as genlab.sweep writes it
-        tmp.write_text(json.dumps({**read_status(run_dir), "status": status}, indent=2) + "\n")
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
         os.replace(tmp, path)
 
 
