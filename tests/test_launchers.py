@@ -26,9 +26,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_slurm_without_sbatch_on_path_names_it_and_how_to_start_one(
-    capsys, monkeypatch, tmp_path
-):
+def test_slurm_without_sbatch_on_path_names_it_and_how_to_start_one(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # python and no sbatch
     status, err = launch(["hydra/launcher=submitit_slurm"], capsys, monkeypatch, tmp_path)
     assert status == 2 and err.count("\n") == 1, err
@@ -62,7 +60,8 @@ def test_ray_without_a_head_at_the_address_names_it_and_how_to_start_one(
     assert status == 2 and err.count("\n") == 1, err
     assert err.startswith(
         f"error: hydra/launcher=ray: no Ray head answers at 127.0.0.1:{port} (Connection refused); "
-        f"start one with: ray start --head --node-ip-address=127.0.0.1 --port={port}"
+        "start one with: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 ray start --head "
+        f"--node-ip-address=127.0.0.1 --port={port}"
     ), err
 
 
@@ -74,5 +73,5 @@ def test_ray_auto_without_a_head_here_names_it(capsys, monkeypatch, tmp_path):
     assert status == 2 and err.count("\n") == 1, err
     assert err.startswith(
         "error: hydra/launcher=ray: no Ray head runs on this machine (address=auto); start one "
-        "with: ray start --head"
+        "with: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 ray start --head"
     ), err

@@ -19,7 +19,10 @@ from omegaconf import DictConfig
 
 from hydra_plugins.genlab_launchers import ServiceMissing
 
-START = "ray start --head --node-ip-address=127.0.0.1 --port={port}"
+LOOPBACK = ("127.0.0.1", "localhost")
+START = (  # a head on this machine's loopback only (see RayLauncher.setup)
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 ray start --head --node-ip-address=127.0.0.1 --port={port}"
+)
 
 
 def head_address(address: str) -> str:
@@ -66,7 +69,13 @@ class RayLauncher(Launcher):
         self.config: DictConfig | None = None
 
     def setup(self, *, hydra_context, task_function, config: DictConfig) -> None:
-        check_ray(self.ray.init.get("address"))
+        address = self.ray.init.get("address")
+        check_ray(address)
+        if address and head_address(str(address)).rpartition(":")[0] in LOOPBACK:
+            # A head on 127.0.0.1 (one machine): keep this driver's Ray addresses on loopback
+            # too, with the switch Ray uses on macOS and Windows. Otherwise Ray swaps 127.0.0.1
+            # for this machine's network address and waits for a head that does not listen there.
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # before `import ray`
         try:
             from hydra_plugins.hydra_ray_launcher.ray_launcher import RayLauncher as Plugin
         except ImportError as e:
