@@ -43,11 +43,27 @@ def test_slurm_without_a_controller_names_it(capsys, monkeypatch, tmp_path):
         (fake / name).write_text(f"#!/bin/sh\necho '{said}'\nexit 1\n")
         (fake / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake}:{Path(sys.executable).parent}")
+    monkeypatch.setenv("SLURM_CONF", str(fake / "sbatch"))  # a file to read
     status, err = launch(["hydra/launcher=submitit_slurm"], capsys, monkeypatch, tmp_path)
     assert status == 2 and err.count("\n") == 1, err
     assert err.startswith(
         "error: hydra/launcher=submitit_slurm: no SLURM controller answers (scontrol ping: "
         "Slurmctld(primary) at vm is DOWN); check SLURM_CONF, or start a cluster with: "
+    ), err
+
+
+def test_slurm_without_a_configuration_names_it(capsys, monkeypatch, tmp_path):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "sbatch").write_text("#!/bin/sh\nexit 1\n")
+    (fake / "sbatch").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{Path(sys.executable).parent}")
+    monkeypatch.setenv("SLURM_CONF", str(tmp_path / "none.conf"))
+    status, err = launch(["hydra/launcher=submitit_slurm"], capsys, monkeypatch, tmp_path)
+    assert status == 2 and err.count("\n") == 1, err
+    assert err.startswith(
+        f"error: hydra/launcher=submitit_slurm: no SLURM configuration ({tmp_path}/none.conf does "
+        "not exist); set SLURM_CONF, or start a cluster with: bash scripts/cluster/slurm.sh up"
     ), err
 
 

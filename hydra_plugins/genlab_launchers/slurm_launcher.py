@@ -35,6 +35,13 @@ def check_slurm() -> None:
             "hydra/launcher=submitit_slurm: no sbatch on PATH (SLURM's client); run this on a "
             f"SLURM login node, or start a cluster with: {START}"
         )
+    conf = os.environ.get("SLURM_CONF", "/etc/slurm/slurm.conf")
+    if not any(Path(p).is_file() for p in (conf, "/run/slurm/conf/slurm.conf")):
+        # no file to read: scontrol would try DNS SRV records (configless SLURM), slowly and in vain
+        raise ServiceMissing(
+            f"hydra/launcher=submitit_slurm: no SLURM configuration ({conf} does not exist); "
+            f"set SLURM_CONF, or start a cluster with: {START}"
+        )
     try:
         ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=30)
         said = (ping.stdout + ping.stderr).strip()
