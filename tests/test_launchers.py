@@ -91,3 +91,16 @@ def test_ray_auto_without_a_head_here_names_it(capsys, monkeypatch, tmp_path):
         "error: hydra/launcher=ray: no Ray head runs on this machine (address=auto); start one "
         "with: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 ray start --head"
     ), err
+
+
+PATHS = ["/runs/a,b", "/runs/x=1 y", "/runs/it's", "C:\\runs\\new", "a\\'b\\"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_quoted_path_is_one_hydra_override_value(path):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from hydra_plugins.genlab_launchers import quoted
+
+    override = OverridesParser.create().parse_override(f"resume_sweep={quoted(path)}")
+    assert override.value() == path

@@ -6,8 +6,17 @@ the sweep directory, that its service answers; if not, the run stops with one li
 is missing and how to start it (exit status 2).
 """
 
+import re
+
 from hydra.errors import HydraException
 
 
 class ServiceMissing(HydraException):
     """A launcher's service (SLURM's controller, a Ray head) is not there; nothing was launched."""
+
+
+def quoted(value: str) -> str:
+    """A Hydra override value that stays one string (a path may hold , = ' or spaces). In Hydra's
+    quoted strings a backslash escapes only before a quote (or the closing one)."""
+    escaped = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), value)
+    return f"'{escaped}'"

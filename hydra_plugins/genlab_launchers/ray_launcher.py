@@ -17,7 +17,7 @@ from pathlib import Path
 from hydra.plugins.launcher import Launcher
 from omegaconf import DictConfig
 
-from hydra_plugins.genlab_launchers import ServiceMissing
+from hydra_plugins.genlab_launchers import ServiceMissing, quoted
 
 LOOPBACK = ("127.0.0.1", "localhost")
 START = (  # a head on this machine's loopback only (see RayLauncher.setup)
@@ -90,11 +90,6 @@ class RayLauncher(Launcher):
     def launch(self, job_overrides, initial_job_idx):
         sweep_dir = str(self.config.hydra.sweep.dir)
         if not os.path.isabs(sweep_dir):
-            where = f"hydra.sweep.dir={_quoted(os.path.abspath(sweep_dir))}"
+            where = f"hydra.sweep.dir={quoted(os.path.abspath(sweep_dir))}"
             job_overrides = [[*overrides, where] for overrides in job_overrides]
         return self.plugin.launch(job_overrides, initial_job_idx)
-
-
-def _quoted(value: str) -> str:
-    """A Hydra override value that stays one string (a path may hold , = or spaces)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -23,7 +23,7 @@ from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 
 from genlab.sweep import STATUS_FILE, read_status
 from genlab.trainers.guards import Interrupted
-from hydra_plugins.genlab_launchers import ServiceMissing
+from hydra_plugins.genlab_launchers import ServiceMissing, quoted
 
 START = "bash scripts/cluster/slurm.sh up (a one-node cluster here), then export SLURM_CONF=..."
 
@@ -64,8 +64,8 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         setup_globals()  # Hydra's resolvers (${now:...}), for the sweep directory below
         overrides = list(sweep_overrides)
         if int(os.environ.get("SLURM_RESTART_COUNT", "0")) > 0 and self.config.resume_sweep is None:
-            # requeued (by checkpoint() below, or by SLURM after a preemption or node failure)
-            overrides.append(f"resume_sweep={_quoted(str(self.config.hydra.sweep.dir))}")
+            # requeued (by submitit, see below, or by SLURM after a preemption or node failure)
+            overrides.append(f"resume_sweep={quoted(str(self.config.hydra.sweep.dir))}")
         try:
             return super().__call__(overrides, job_dir_key, job_num, job_id, singleton_state)
         except Interrupted as e:
@@ -89,8 +89,3 @@ def _mark(run_dir, status: str, **fields) -> None:
         tmp = path.with_name(f".{path.name}.tmp")  # atomic, as genlab.sweep writes it
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         os.replace(tmp, path)
-
-
-def _quoted(value: str) -> str:
-    """A Hydra override value that stays one string (a path may hold , = or spaces)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
