@@ -1,5 +1,6 @@
 """Cluster launchers whose service is not there stop before any job, in one line (exit 2)."""
 
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -104,3 +105,35 @@ def test_a_quoted_path_is_one_hydra_override_value(path):
 
     override = OverridesParser.create().parse_override(f"resume_sweep={quoted(path)}")
     assert override.value() == path
+
+
+def test_sigusr2_stops_at_a_step_with_a_checkpoint_like_sigint(compose_cfg, tmp_path):
+    """SLURM's warning before a time limit: the loop saves and raises Interrupted, which the SLURM
+    launcher turns into submitit's checkpoint-and-requeue."""
+    from genlab.build import make_trainer
+    from genlab.checkpoint import load_checkpoint
+    from genlab.trainers.guards import Interrupted
+
+    trainer = make_trainer(compose_cfg("model=vae", "data.size=48", "trainer.epochs=2"), tmp_path)
+    step_fn = trainer.task.train_step
+
+    def train_step(x, y, step):
+        if step == 2:  # during the third step
+            signal.raise_signal(signal.SIGUSR2)
+        return step_fn(x, y, step)
+
+    trainer.task.train_step = train_step
+
+    def submitits(signum, frame):  # stands in for submitit's handler, which requeues at once
+        pytest.fail("SIGUSR2 reached the job's handler mid-step, not genlab's")
+
+    previous = signal.signal(signal.SIGUSR2, submitits)
+    try:
+        with pytest.raises(Interrupted) as stop:
+            trainer.fit()
+        trainer.close()
+        assert signal.getsignal(signal.SIGUSR2) is submitits  # back for the launcher to call
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+    assert stop.value.signum == signal.SIGUSR2 and stop.value.step == 3
+    assert load_checkpoint(tmp_path / "checkpoints" / "last.pt")["step"] == 3
