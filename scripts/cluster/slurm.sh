@@ -87,6 +87,10 @@ up() {
     echo "export SLURM_CONF=$conf"
     return
   fi
+  if [[ $(id -u) != 0 ]]; then
+    say "up needs root: slurmctld and slurmd run as root here, munged as the munge user"
+    exit 2
+  fi
   install_packages
   mkdir -p "$dir"
   start_munge
