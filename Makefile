@@ -7,7 +7,7 @@ ARGS   ?=
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,16 @@ report: $(VENV)/.installed ## Table and plot of a sweep (make report ARGS="outpu
 test: $(VENV)/.installed ## Run the test suite
 	$(BIN)/python -m pytest $(ARGS)
 
+test-cluster: $(VENV)/.installed ## Cluster tests: starts SLURM (apt-get if missing), Ray (pip extra), 2 torchrun nodes; stops them
+	bash scripts/cluster/test.sh $(ARGS)
+
 lint: $(VENV)/.installed ## Check style with ruff
-	$(BIN)/ruff check genlab tests scripts
-	$(BIN)/ruff format --check genlab tests scripts
+	$(BIN)/ruff check genlab hydra_plugins tests scripts
+	$(BIN)/ruff format --check genlab hydra_plugins tests scripts
 
 format: $(VENV)/.installed ## Format the code with ruff
-	$(BIN)/ruff format genlab tests scripts
-	$(BIN)/ruff check --fix genlab tests scripts
+	$(BIN)/ruff format genlab hydra_plugins tests scripts
+	$(BIN)/ruff check --fix genlab hydra_plugins tests scripts
 
 bench: $(VENV)/.installed ## Train speed against the tutorial loop (ARGS="--models gan-mlp --out speed.md")
 	$(BIN)/python -m genlab.bench $(ARGS)
@@ -43,4 +46,4 @@ tensorboard: $(VENV)/.installed ## Open TensorBoard on every run under outputs/
 clean: ## Remove caches (keeps .venv, data/ and outputs/)
 	rm -rf .pytest_cache .ruff_cache $$(find . -name __pycache__ -not -path './$(VENV)/*')
 
-.PHONY: help install train report test bench lint format tensorboard clean
+.PHONY: help install train report test test-cluster bench lint format tensorboard clean

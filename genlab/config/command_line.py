@@ -16,6 +16,7 @@ Exit status: 0 done; 1 a sweep with a failed job; 2 bad input (config, data file
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import sys
@@ -133,7 +134,14 @@ def override(key: str, value: str) -> str:
     """`key=value` as Hydra parses it: a value with spaces or symbols goes in quotes."""
     if all(ch.isalnum() or ch in "_-./~+:@" for ch in value):
         return f"{key}={value}"
-    return f"{key}='{value}'" if "'" not in value else f'{key}="{value}"'
+    return f"{key}={quoted(value)}"
+
+
+def quoted(value: str) -> str:
+    """A Hydra override value that stays one string (a path may hold , = ' or spaces). In Hydra's
+    quoted strings a backslash escapes only before a quote (or the closing one)."""
+    escaped = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), value)
+    return f"'{escaped}'"
 
 
 def one_line(e: BaseException, args: list[str]) -> str:

@@ -29,11 +29,12 @@ class Stopped(KeyboardInterrupt):
 
 
 class StopOnSignals:
-    """Within `with`, the first SIGINT / SIGTERM only sets `signum`; the loop reads it at the next
-    step boundary. A second one stops at once (KeyboardInterrupt), without a checkpoint.
+    """Within `with`, the first SIGINT / SIGTERM / SIGUSR2 only sets `signum`; the loop reads it at
+    the next step boundary. A second one stops at once (Stopped), without a checkpoint.
+    SIGUSR2: SLURM's warning before a time limit (hydra_plugins/genlab_launchers requeues the job).
     """
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2)
 
     def __init__(self):
         self.signum: int | None = None
