@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import sys
 import types
-import warnings
 from pathlib import Path
 
 import hydra
@@ -29,12 +28,6 @@ from genlab.errors import CheckpointError, ConfigError, first_line
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.status import read_status
 from genlab.trainers import distributed
-
-# conf/hydra/launcher/*.yaml set a few keys of the plugins' own configs, which Hydra 1.3 merges
-# onto the plugin's schema of the same name (and warns that it may stop doing so one day).
-warnings.filterwarnings(
-    "ignore", message=r"\s*'hydra/launcher/.*' is validated against ConfigStore"
-)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")

@@ -1,6 +1,6 @@
 """A sweep through a real Ray cluster: a Ray head started here on 127.0.0.1 (`ray start --head`),
-the 2 x 2 grid through hydra/launcher=ray, then the head stopped. Skips without the Ray extra
-(`pip install -e '.[ray]'`, which `make test-cluster` installs)."""
+the 2 x 2 grid through hydra/launcher=ray_cluster, then the head stopped. Skips without the Ray
+extra (`pip install -e '.[ray]'`, which `make test-cluster` installs)."""
 
 import os
 import shutil
@@ -65,7 +65,7 @@ def ray_head():
 def test_a_2x2_sweep_runs_as_ray_tasks_and_the_report_lists_them(ray_head, run_cli, tmp_path):
     result = run_cli(
         "-m",
-        "hydra/launcher=ray",
+        "hydra/launcher=ray_cluster",
         f"hydra.launcher.ray.init.address={ray_head}",
         "model=vae,gan",
         "arch=mlp,cnn",

@@ -20,7 +20,7 @@ from tests.conftest import REPO
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 SMALL = [  # a SLURM job of one CPU, one thread, no GPU
-    "hydra/launcher=submitit_slurm",
+    "hydra/launcher=slurm",
     "hydra.launcher.gpus_per_node=0",
     "hydra.launcher.cpus_per_task=1",
     "hydra.launcher.mem_gb=1",

@@ -29,10 +29,10 @@ def free_port() -> int:
 
 def test_slurm_without_sbatch_on_path_names_it_and_how_to_start_one(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # python and no sbatch
-    status, err = launch(["hydra/launcher=submitit_slurm"], capsys, monkeypatch, tmp_path)
+    status, err = launch(["hydra/launcher=slurm"], capsys, monkeypatch, tmp_path)
     assert status == 2 and err.count("\n") == 1, err
     assert err.startswith(
-        "error: hydra/launcher=submitit_slurm: no sbatch on PATH (SLURM's client); run this on a "
+        "error: hydra/launcher=slurm: no sbatch on PATH (SLURM's client); run this on a "
         "SLURM login node, or start a cluster with: bash scripts/cluster/slurm.sh up"
     ), err
 
@@ -45,10 +45,10 @@ def test_slurm_without_a_controller_names_it(capsys, monkeypatch, tmp_path):
         (fake / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake}:{Path(sys.executable).parent}")
     monkeypatch.setenv("SLURM_CONF", str(fake / "sbatch"))  # a file to read
-    status, err = launch(["hydra/launcher=submitit_slurm"], capsys, monkeypatch, tmp_path)
+    status, err = launch(["hydra/launcher=slurm"], capsys, monkeypatch, tmp_path)
     assert status == 2 and err.count("\n") == 1, err
     assert err.startswith(
-        "error: hydra/launcher=submitit_slurm: no SLURM controller answers (scontrol ping: "
+        "error: hydra/launcher=slurm: no SLURM controller answers (scontrol ping: "
         "Slurmctld(primary) at vm is DOWN); check SLURM_CONF, or start a cluster with: "
     ), err
 
@@ -60,10 +60,10 @@ def test_slurm_without_a_configuration_names_it(capsys, monkeypatch, tmp_path):
     (fake / "sbatch").chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake}:{Path(sys.executable).parent}")
     monkeypatch.setenv("SLURM_CONF", str(tmp_path / "none.conf"))
-    status, err = launch(["hydra/launcher=submitit_slurm"], capsys, monkeypatch, tmp_path)
+    status, err = launch(["hydra/launcher=slurm"], capsys, monkeypatch, tmp_path)
     assert status == 2 and err.count("\n") == 1, err
     assert err.startswith(
-        f"error: hydra/launcher=submitit_slurm: no SLURM configuration ({tmp_path}/none.conf does "
+        f"error: hydra/launcher=slurm: no SLURM configuration ({tmp_path}/none.conf does "
         "not exist); set SLURM_CONF, or start a cluster with: bash scripts/cluster/slurm.sh up"
     ), err
 
@@ -72,11 +72,12 @@ def test_ray_without_a_head_at_the_address_names_it_and_how_to_start_one(
     capsys, monkeypatch, tmp_path
 ):
     port = free_port()  # nothing listens there
-    args = ["hydra/launcher=ray", f"hydra.launcher.ray.init.address=127.0.0.1:{port}"]
+    args = ["hydra/launcher=ray_cluster", f"hydra.launcher.ray.init.address=127.0.0.1:{port}"]
     status, err = launch(args, capsys, monkeypatch, tmp_path)
     assert status == 2 and err.count("\n") == 1, err
     assert err.startswith(
-        f"error: hydra/launcher=ray: no Ray head answers at 127.0.0.1:{port} (Connection refused); "
+        f"error: hydra/launcher=ray_cluster: no Ray head answers at 127.0.0.1:{port} "
+        "(Connection refused); "
         "start one with: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 ray start --head "
         f"--node-ip-address=127.0.0.1 --port={port}"
     ), err
@@ -85,12 +86,12 @@ def test_ray_without_a_head_at_the_address_names_it_and_how_to_start_one(
 def test_ray_auto_without_a_head_here_names_it(capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))  # where `ray start` would leave its address
-    args = ["hydra/launcher=ray", "hydra.launcher.ray.init.address=auto"]
+    args = ["hydra/launcher=ray_cluster", "hydra.launcher.ray.init.address=auto"]
     status, err = launch(args, capsys, monkeypatch, tmp_path)
     assert status == 2 and err.count("\n") == 1, err
     assert err.startswith(
-        "error: hydra/launcher=ray: no Ray head runs on this machine (address=auto); start one "
-        "with: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 ray start --head"
+        "error: hydra/launcher=ray_cluster: no Ray head runs on this machine (address=auto); "
+        "start one with: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 ray start --head"
     ), err
 
 

@@ -5,10 +5,13 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 
+from genlab.config import CONF_DIR
 from genlab.config.build import make_trainer
 from genlab.errors import ConfigError, NonFiniteError
 from genlab.report import main as report
@@ -37,7 +40,7 @@ def test_joblib_sweep_runs_every_job_and_reports_the_failed_one(run_cli, tmp_pat
     sweep_dir = tmp_path / "sweep"
     result, jobs = sweep(
         run_cli,
-        "hydra/launcher=joblib",
+        "hydra/launcher=local",
         "arch=mlp,cnn",
         "optimizer.lr=1e-3,-1",
         sweep_dir=sweep_dir,
@@ -68,7 +71,7 @@ def test_submitit_local_sweep_runs_a_2x2_grid(run_cli, tmp_path):
     sweep_dir = tmp_path / "sweep"
     result, jobs = sweep(
         run_cli,
-        "hydra/launcher=submitit_local",
+        "hydra/launcher=local_submitit",
         "arch=mlp,cnn",
         "optimizer.lr=1e-3,2e-3",
         sweep_dir=sweep_dir,
@@ -153,3 +156,15 @@ def test_objective_is_one_float_and_names_what_the_run_returned():
         objective({"loss": 2.5, "kl": 1.0}, "fid")
     with pytest.raises(NonFiniteError, match="NaN"):
         objective({"loss": float("nan")}, "loss")
+
+
+@pytest.mark.parametrize("launcher", ["local", "local_submitit", "slurm", "ray_cluster"])
+def test_launcher_configs_compose_without_a_warning(launcher):
+    """Each names the plugin's config in its defaults (no deprecated same-name schema matching)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(
+                "config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True
+            )
+    assert cfg.hydra.launcher._target_.startswith("hydra_plugins.")

@@ -1,4 +1,4 @@
-"""hydra/launcher=ray: every job a Ray task, on a running Ray cluster or on a Ray started here.
+"""hydra/launcher=ray_cluster: every job a Ray task, on a running Ray cluster or a Ray started here.
 
 Wraps hydra-ray-launcher's RayLauncher (`pip install -e '.[ray]'`; imported only when used, so
 Hydra's plugin scan works without it). Before launching: a Ray head must answer at
@@ -32,8 +32,8 @@ def head_address(address: str) -> str:
         address = os.environ.get("RAY_ADDRESS") or _current_cluster()
         if not address:
             raise ServiceMissing(
-                "hydra/launcher=ray: no Ray head runs on this machine (address=auto); start one "
-                f"with: {START.format(port=6379)}"
+                "hydra/launcher=ray_cluster: no Ray head runs on this machine (address=auto); "
+                f"start one with: {START.format(port=6379)}"
             )
     return address.removeprefix("ray://")
 
@@ -57,9 +57,9 @@ def check_ray(address: str | None) -> None:
     except (OSError, ValueError) as e:
         why = e.strerror or str(e) if isinstance(e, OSError) else f"not host:port ({e})"
         raise ServiceMissing(
-            f"hydra/launcher=ray: no Ray head answers at {hostport} ({why}); start one with: "
-            f"{START.format(port=port or 6379)} (or set hydra.launcher.ray.init.address=null to "
-            "start Ray in this process)"
+            f"hydra/launcher=ray_cluster: no Ray head answers at {hostport} ({why}); start one "
+            f"with: {START.format(port=port or 6379)} (or set hydra.launcher.ray.init.address=null "
+            "to start Ray in this process)"
         ) from None
 
 
@@ -81,7 +81,7 @@ class RayLauncher(Launcher):
             from hydra_plugins.hydra_ray_launcher.ray_launcher import RayLauncher as Plugin
         except ImportError as e:
             raise ServiceMissing(
-                f"hydra/launcher=ray needs hydra-ray-launcher ({e}); install it with: "
+                f"hydra/launcher=ray_cluster needs hydra-ray-launcher ({e}); install it with: "
                 "pip install -e '.[ray]'"
             ) from None
         self.config = config

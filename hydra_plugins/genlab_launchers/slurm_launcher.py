@@ -1,4 +1,4 @@
-"""hydra/launcher=submitit_slurm: every job a SLURM job, requeued at its time limit.
+"""hydra/launcher=slurm: every job a SLURM job, requeued at its time limit.
 
 Preemption-safe jobs follow submitit's protocol. sbatch asks SLURM for SIGUSR2 `signal_delay_s`
 before the time limit (or submitit's `job._interrupt()` sends it, as a preemption would). The
@@ -34,14 +34,14 @@ def check_slurm() -> None:
     """sbatch on PATH and a controller that answers `scontrol ping`, else ServiceMissing."""
     if shutil.which("sbatch") is None:
         raise ServiceMissing(
-            "hydra/launcher=submitit_slurm: no sbatch on PATH (SLURM's client); run this on a "
+            "hydra/launcher=slurm: no sbatch on PATH (SLURM's client); run this on a "
             f"SLURM login node, or start a cluster with: {START}"
         )
     conf = os.environ.get("SLURM_CONF", "/etc/slurm/slurm.conf")
     if not any(Path(p).is_file() for p in (conf, "/run/slurm/conf/slurm.conf")):
         # no file to read: scontrol would try DNS SRV records (configless SLURM), slowly and in vain
         raise ServiceMissing(
-            f"hydra/launcher=submitit_slurm: no SLURM configuration ({conf} does not exist); "
+            f"hydra/launcher=slurm: no SLURM configuration ({conf} does not exist); "
             f"set SLURM_CONF, or start a cluster with: {START}"
         )
     try:
@@ -52,7 +52,7 @@ def check_slurm() -> None:
     if ping is None or ping.returncode != 0 or "DOWN" in said:
         said = " ".join(said.split())[:160] or f"exit {ping.returncode}"
         raise ServiceMissing(
-            f"hydra/launcher=submitit_slurm: no SLURM controller answers (scontrol ping: {said}); "
+            f"hydra/launcher=slurm: no SLURM controller answers (scontrol ping: {said}); "
             f"check SLURM_CONF, or start a cluster with: {START}"
         )
 

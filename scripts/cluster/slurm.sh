@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A single-node SLURM cluster on this machine (controller and one compute node on 127.0.0.1),
-# from the distribution's packages, for trying and testing hydra/launcher=submitit_slurm.
+# from the distribution's packages, for trying and testing hydra/launcher=slurm.
 #   bash scripts/cluster/slurm.sh up      # installs slurm-wlm + munge if missing (root), starts it
 #   export SLURM_CONF=/tmp/genlab-slurm/slurm.conf   # what `up` prints: sbatch, squeue, ... use it
 #   bash scripts/cluster/slurm.sh status  # the node and the queue
