@@ -16,11 +16,13 @@ from genlab.data import ImageSet, ResidentLoader, load_images
 from genlab.losses import GAN_LOSSES
 from genlab.losses.vae import VAELoss
 from genlab.models import make_gan, make_vae
+from genlab.models.spectral import apply_spectral_norm
 from genlab.priors import make_prior
 from genlab.trainers.gan import GANTask
 from genlab.trainers.health import HealthWatch, bce_floor
 from genlab.trainers.loop import LoopSettings, Trainer
 from genlab.trainers.precision import Precision
+from genlab.trainers.schedules import make_schedulers
 from genlab.trainers.vae import VAETask
 
 # What device=auto picks for each fast path; the same values as conf/device/{cpu,cuda}.yaml
@@ -115,13 +117,16 @@ def make_task(c: dict, data: ImageSet, device: torch.device):
         )
     classes = data.num_classes if family == "cgan" else 0
     g, d = make_gan(arch, data.image_shape, latent, classes, **sizes)
+    if c["model"].get("spectral_norm"):
+        apply_spectral_norm(d)
     g, d = speed_up(g.to(device), fast), speed_up(d.to(device), fast)
-    t, loss_cfg = c["trainer"], c["loss"]
+    t, loss_cfg, o = c["trainer"], c["loss"], c["optimizer"]
+    lr_d = o.get("lr_d") or o["lr"]  # TTUR: D's own learning rate
     return GANTask(
         g,
         d,
-        make_optimizer(g.parameters(), c["optimizer"], impl),
-        make_optimizer(d.parameters(), c["optimizer"], impl),
+        make_optimizer(g.parameters(), o, impl),
+        make_optimizer(d.parameters(), {**o, "lr": lr_d}, impl),
         GAN_LOSSES[loss_cfg["name"]],
         prior,
         device,
@@ -131,6 +136,7 @@ def make_task(c: dict, data: ImageSet, device: torch.device):
         gp_weight=loss_cfg.get("gp_weight", 10.0),
         seed=c["seed"],
         precision=precision,
+        ema=c["model"].get("ema"),
     )
 
 
@@ -165,7 +171,7 @@ def make_trainer(
         distributed.wrap_task(task, ranks)
     t = c["trainer"]
     settings = LoopSettings(**{k: t[k] for k in LoopSettings.__dataclass_fields__ if k in t})
-    return Trainer(
+    trainer = Trainer(
         task,
         loader,
         run_dir,
@@ -175,6 +181,9 @@ def make_trainer(
         ranks=ranks,
         evaluator=evaluator,
     )
+    schedule = c["optimizer"].get("schedule", "constant")
+    task.schedulers = make_schedulers(task.optimizers, schedule, trainer.total_steps)
+    return trainer
 
 
 def make_health(c: dict) -> HealthWatch | None:

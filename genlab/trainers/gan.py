@@ -8,6 +8,7 @@ from torch import nn
 from genlab.losses.gan import GANLoss, gradient_penalty
 from genlab.models.gan import Discriminator, Generator
 from genlab.priors import Prior
+from genlab.trainers.ema import make_ema
 from genlab.trainers.guards import FiniteGuard
 from genlab.trainers.precision import Precision
 
@@ -29,6 +30,7 @@ class GANTask:
         gp_weight: float = 10.0,
         seed: int = 0,
         precision: Precision | None = None,
+        ema: float | None = None,
     ):
         self.G, self.D, self.opt_g, self.opt_d = generator, discriminator, opt_g, opt_d
         self.precision = precision or Precision()
@@ -42,6 +44,10 @@ class GANTask:
         self.gp_weight = gp_weight
         self.modules = {"generator": generator, "discriminator": discriminator}
         self.optimizers = {"generator": opt_g, "discriminator": opt_d}
+        # G's EMA (decay `ema`; None: off) draws every sample: grids, metrics, genlab.sample
+        self.G_ema = make_ema(generator, ema) if ema is not None else None
+        if self.G_ema is not None:
+            self.modules["generator_ema"] = self.G_ema
         self.num_classes = generator.num_classes
         g = torch.Generator().manual_seed(seed)
         if self.num_classes:  # a 10 x 10 grid (for 10 classes): row k is class k
@@ -93,6 +99,8 @@ class GANTask:
                     if not self.guard({"g_loss": g_loss}):
                         break  # D's update of this batch (finite) stays
                     self.precision.update(g_loss, self.opt_g)
+                    if self.G_ema is not None:
+                        self.G_ema.update_parameters(self.G)
             finally:
                 self.D.requires_grad_(True)
             self._g_loss = g_loss.detach()
@@ -112,14 +120,23 @@ class GANTask:
     def load_extra_state(self, state: dict) -> None:
         self._g_loss = state["g_loss"]
 
+    @property
+    def sampler(self) -> Generator:
+        """The generator that samples: the EMA copy when there is one, else G."""
+        return self.G if self.G_ema is None else self.G_ema.module
+
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Latents (N, D) (and a cGAN's class ids) -> images in [0, 1], G in eval mode."""
+    def decode(
+        self, z: torch.Tensor, labels: torch.Tensor | None = None, online: bool = False
+    ) -> torch.Tensor:
+        """Latents (N, D) (and a cGAN's class ids) -> images in [0, 1], the sampler in eval
+        mode (online=True: the trained G itself, not its EMA)."""
         labels = labels.to(z.device) if self.num_classes else None
-        was_training = self.G.training
-        self.G.eval()
-        images = (self.G(z, labels) + 1) / 2
-        self.G.train(was_training)
+        g = self.G if online else self.sampler
+        was_training = g.training
+        g.eval()
+        images = (g(z, labels) + 1) / 2
+        g.train(was_training)
         return images
 
     @torch.no_grad()
@@ -131,4 +148,8 @@ class GANTask:
         return self.decode(z, labels)
 
     def grids(self) -> dict[str, tuple[torch.Tensor, int]]:
-        return {"samples": (self.decode(self.fixed_z, self.fixed_y), self.grid_rows)}
+        out = {"samples": (self.decode(self.fixed_z, self.fixed_y), self.grid_rows)}
+        if self.G_ema is not None:  # the raw G beside its EMA
+            online = self.decode(self.fixed_z, self.fixed_y, online=True)
+            out["samples_online"] = (online, self.grid_rows)
+        return out

@@ -180,6 +180,9 @@ class Trainer:
         s = self.settings
         self.guard.step = self.step + 1
         scalars = self.task.train_step(x, y, self.step)
+        schedulers = getattr(self.task, "schedulers", {})
+        for sched in schedulers.values():  # learning-rate schedules advance once per batch
+            sched.step()
         self.step += 1
         self.batch += 1
         bar.update()
@@ -188,6 +191,7 @@ class Trainer:
             self.guard.check()  # a GPU's deferred NaN check: this step syncs anyway
             scalars = distributed.mean_over_ranks(scalars, self.ranks)
             logged = {k: v.item() for k, v in scalars.items()}  # the one host sync
+            logged.update({f"lr_{k}": sched.get_last_lr()[0] for k, sched in schedulers.items()})
             if s.nan_policy == "skip":
                 logged["skipped_batches"] = self.guard.skipped
             self.logger.scalars(logged, self.step)
