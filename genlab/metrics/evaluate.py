@@ -13,7 +13,12 @@ import torch
 
 from genlab.data import ImageSet
 from genlab.metrics.classifier import Classifier, predict
-from genlab.metrics.distances import classifier_score, frechet_distance, kernel_distance
+from genlab.metrics.distances import (
+    classifier_score,
+    frechet_distance,
+    kernel_distance,
+    min_class_share,
+)
 from genlab.metrics.likelihood import vae_test_metrics
 from genlab.metrics.precision_recall import precision_recall
 from genlab.sampling import balanced_labels, sample
@@ -22,7 +27,7 @@ from genlab.trainers.vae import VAETask
 BACKBONES = ("classifier", "inception")
 METRICS = (  # every name _measure can return
     "fid", "kid", "kid_std", "precision", "recall", "classifier_score",
-    "class_accuracy", "neg_elbo", "iw_nll", "psnr",
+    "class_accuracy", "min_class_share", "neg_elbo", "iw_nll", "psnr",
 )  # fmt: skip
 
 
@@ -114,6 +119,7 @@ class Evaluator:
             "precision": precision,
             "recall": recall,
             "classifier_score": classifier_score(logits),
+            "min_class_share": min_class_share(logits),
         }
         if conditional:
             out["class_accuracy"] = (logits.argmax(1).cpu() == labels).float().mean().item()
