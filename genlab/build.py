@@ -98,7 +98,7 @@ def make_task(c: dict, data: ImageSet, device: torch.device):
     fast["channels_last"] = fast["channels_last"] and arch == "cnn"
     precision = Precision(fast["precision"], device.type)
     impl = fast["optimizer_impl"]
-    sizes = {k: v for k, v in c["arch"].items() if k in ("hidden", "layers", "channels")}
+    sizes = {k: v for k, v in c["arch"].items() if k in ("hidden", "layers", "channels", "blocks")}
     prior = make_prior(c["prior"]["name"], c["prior"].get("low", -1.0), c["prior"].get("high", 1.0))
     if family == "vae":
         vae = speed_up(make_vae(arch, data.image_shape, latent, **sizes).to(device), fast)

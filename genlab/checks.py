@@ -177,7 +177,7 @@ def _validate_run(c: dict) -> None:
         raise ConfigError(f"optimizer.betas={betas} is not allowed; give two numbers in [0, 1)")
     positive("optimizer.weight_decay", c["optimizer"].get("weight_decay", 0.0), float, True)
     _validate_gan_extras(c)
-    for key in ("hidden", "layers", "channels"):
+    for key in ("hidden", "layers", "channels", "blocks"):
         if key in c["arch"]:
             positive(f"arch.{key}", c["arch"][key])
     for key in ("size", "num_classes"):

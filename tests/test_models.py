@@ -58,3 +58,20 @@ def test_reparameterisation_lets_gradients_reach_mu_and_logvar():
 
     VAE.reparameterize(mu, logvar).pow(2).sum().backward()
     assert mu.grad.abs().sum() > 0 and logvar.grad.abs().sum() > 0
+
+
+def test_cnn_blocks_deepen_both_networks_symmetrically():
+    g, d = make_gan("cnn", (1, 28, 28), latent_dim=8, channels=8, blocks=3)
+    d_convs = [
+        (m.in_channels, m.out_channels) for m in d.modules() if isinstance(m, torch.nn.Conv2d)
+    ]
+    g_convs = [
+        (m.in_channels, m.out_channels)
+        for m in g.modules()
+        if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
+    ]
+    assert len(d_convs) == len(g_convs) == 6  # 2 levels x (1 strided + 2 3x3)
+    assert g_convs == [(o, i) for i, o in reversed(d_convs)]  # G mirrors D
+    assert g(torch.randn(2, 8)).shape == (2, 1, 28, 28) and d(torch.rand(2, 1, 28, 28)).shape == (
+        2,
+    )

@@ -12,21 +12,31 @@ from genlab.models.vae import VAE
 ARCHS = ("mlp", "cnn")
 
 
-def make_encoder(arch: str, image_shape, *, hidden=512, layers=2, channels=32, act=nn.LeakyReLU):
+def make_encoder(
+    arch: str, image_shape, *, hidden=512, layers=2, channels=32, blocks=1, act=nn.LeakyReLU
+):
     if arch == "mlp":
         return MLPEncoder(image_shape, hidden, layers, act)
     if arch == "cnn":
-        return ConvEncoder(image_shape, channels, act)
+        return ConvEncoder(image_shape, channels, act, blocks)
     raise ValueError(f"arch={arch} is not known; choose one of {', '.join(ARCHS)}")
 
 
 def make_decoder(
-    arch: str, in_dim: int, image_shape, *, hidden=512, layers=2, channels=32, batchnorm=True
+    arch: str,
+    in_dim: int,
+    image_shape,
+    *,
+    hidden=512,
+    layers=2,
+    channels=32,
+    blocks=1,
+    batchnorm=True,
 ):
     if arch == "mlp":
         return MLPDecoder(in_dim, image_shape, hidden, layers, batchnorm)
     if arch == "cnn":
-        return ConvDecoder(in_dim, image_shape, channels, batchnorm)
+        return ConvDecoder(in_dim, image_shape, channels, batchnorm, blocks)
     raise ValueError(f"arch={arch} is not known; choose one of {', '.join(ARCHS)}")
 
 
