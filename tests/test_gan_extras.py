@@ -148,3 +148,17 @@ def test_a_run_ends_its_schedule_at_zero_and_logs_the_rates(compose_cfg, tmp_pat
 def test_bad_extras_fail_early(compose_cfg, tmp_path, override, message):
     with pytest.raises(ConfigError, match=message):
         make_trainer(compose_cfg(*GAN_RUN, override), tmp_path)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("loss", ["non_saturating", "minimax", "lsgan", "hinge", "wgan_gp"])
+def test_spectral_norm_and_ema_train_with_every_loss(compose_cfg, tmp_path, arch, loss):
+    overrides = ["model=cgan", f"arch={arch}", f"loss={loss}", "model.spectral_norm=true"]
+    size = "arch.hidden=16" if arch == "mlp" else "arch.channels=4"
+    sizes = ["data.image_shape=[1,8,8]", size, "trainer.max_steps=3"]
+    cfg = compose_cfg(*overrides, *sizes, "model.ema=0.9", "eval.at_end=false")
+    trainer = make_trainer(cfg, tmp_path)
+    last = trainer.fit()
+    trainer.close()
+    assert all(math.isfinite(v) for v in last.values())
+    assert trainer.task.G_ema.n_averaged.item() == 3  # one EMA update per G step
