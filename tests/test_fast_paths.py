@@ -28,6 +28,7 @@ def two_steps(compose_cfg, tmp_path, *overrides, joint_d=True):
         f"{name}.{k}": (p.detach().clone(), p.grad.clone())
         for name, m in model.modules.items()
         for k, p in m.named_parameters()
+        if p.requires_grad  # not G's EMA copy: it follows G and has no gradient
     }
     return model, losses, params
 

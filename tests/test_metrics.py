@@ -12,7 +12,7 @@ from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 from genlab.config.build import make_classifier, make_data, make_trainer, to_dict
 from genlab.errors import CheckpointError, ConfigError
 from genlab.metrics.classifier_net import accuracy, load_classifier
-from genlab.metrics.distances import frechet_distance, kernel_distance
+from genlab.metrics.distances import frechet_distance, kernel_distance, min_class_share
 from genlab.metrics.evaluator import Evaluator
 from genlab.metrics.likelihood import vae_test_metrics
 from genlab.metrics.precision_recall import precision_recall
@@ -72,6 +72,12 @@ class RealImagesModel:
             self.taken.append((i, y))
             out.append(self.test.images[i])
         return torch.stack(out).float() / 255
+
+
+def test_min_class_share_is_the_rarest_predicted_class():
+    logits = torch.nn.functional.one_hot(torch.tensor([0, 0, 1, 2, 2, 2, 1, 0]), 4).float()
+    assert min_class_share(logits) == 0.0  # class 3 never predicted
+    assert min_class_share(logits[:, :3]) == pytest.approx(2 / 8)
 
 
 def test_class_accuracy_of_real_test_images_is_the_classifiers_accuracy(compose_cfg, tmp_path):
@@ -145,7 +151,7 @@ def test_runs_end_with_metrics_in_tensorboard_hparams_and_json(compose_cfg, tmp_
     assert start.hparams["optimizer.lr"].number_value == pytest.approx(lr)
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["step"] == 8 and saved["metrics"] == pytest.approx(trainer.metrics)
-    expected = {"fid", "kid", "precision", "recall", "classifier_score"}
+    expected = {"fid", "kid", "precision", "recall", "classifier_score", "min_class_share"}
     expected |= {"vae": {"neg_elbo", "iw_nll", "psnr"}, "gan": set(), "cgan": {"class_accuracy"}}[
         model
     ]

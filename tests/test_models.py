@@ -10,7 +10,7 @@ SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64)]
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_vae_shapes(arch, shape):
-    vae = make_vae(arch, shape, latent_dim=5, hidden=32, layers=2, channels=8)
+    vae = make_vae(arch, shape, latent_dim=5, hidden=32, layers=2, channels=8, blocks=1)
     x = torch.rand(4, *shape)
     logits, mu, logvar = vae(x)
     assert logits.shape == (4, *shape)
@@ -22,7 +22,7 @@ def test_vae_shapes(arch, shape):
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("classes", [0, 10])
 def test_gan_shapes(arch, shape, classes):
-    g, d = make_gan(arch, shape, 6, classes, hidden=32, layers=2, channels=8)
+    g, d = make_gan(arch, shape, 6, classes, hidden=32, layers=2, channels=8, blocks=1)
     y = torch.arange(4) % 10 if classes else None
     fake = g(torch.randn(4, 6), y)
     assert fake.shape == (4, *shape)
@@ -31,7 +31,7 @@ def test_gan_shapes(arch, shape, classes):
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 def test_generator_images_stay_in_tanh_range_when_its_body_is_far_outside(arch):
-    g, _ = make_gan(arch, (1, 28, 28), 6, 0, hidden=32, layers=2, channels=8)
+    g, _ = make_gan(arch, (1, 28, 28), 6, 0, hidden=32, layers=2, channels=8, blocks=1)
     with torch.no_grad():
         for p in g.parameters():
             p.mul_(50)  # the body's pre-activations now reach far beyond [-1, 1]
@@ -42,7 +42,7 @@ def test_generator_images_stay_in_tanh_range_when_its_body_is_far_outside(arch):
 
 
 def test_cnn_is_symmetric_and_normalises_after_g_first_layer():
-    g, d = make_gan("cnn", (1, 28, 28), latent_dim=8, num_classes=0, channels=8)
+    g, d = make_gan("cnn", (1, 28, 28), latent_dim=8, num_classes=0, channels=8, blocks=1)
     strided = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
     upsampling = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
     assert [m.stride for m in strided] == [(2, 2)] * 2
@@ -68,3 +68,20 @@ def test_reparameterisation_lets_gradients_reach_mu_and_logvar():
     logvar = torch.zeros(3, 2, requires_grad=True)
     VAE.reparameterize(mu, logvar).pow(2).sum().backward()
     assert mu.grad.abs().sum() > 0 and logvar.grad.abs().sum() > 0
+
+
+def test_cnn_blocks_deepen_both_networks_symmetrically():
+    g, d = make_gan("cnn", (1, 28, 28), latent_dim=8, num_classes=0, channels=8, blocks=3)
+    d_convs = [
+        (m.in_channels, m.out_channels) for m in d.modules() if isinstance(m, torch.nn.Conv2d)
+    ]
+    g_convs = [
+        (m.in_channels, m.out_channels)
+        for m in g.modules()
+        if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
+    ]
+    assert len(d_convs) == len(g_convs) == 6  # 2 levels x (1 strided + 2 3x3)
+    assert g_convs == [(o, i) for i, o in reversed(d_convs)]  # G mirrors D
+    assert g(torch.randn(2, 8)).shape == (2, 1, 28, 28) and d(torch.rand(2, 1, 28, 28)).shape == (
+        2,
+    )

@@ -70,23 +70,34 @@ def crash_at(n):
     return on_step
 
 
+# G's EMA, spectral norm (its power-iteration vectors), two learning rates and a schedule
+GAN_EXTRAS = [
+    "model.ema=0.9",
+    "model.spectral_norm=true",
+    "optimizer.lr_d=4e-4",
+    "optimizer.schedule=cosine",
+]
+
+
 @pytest.mark.parametrize(
-    "model, extra",
+    "overrides",
     [
-        ("vae", []),
-        ("cgan", []),
+        ["model=vae", "optimizer.schedule=linear"],
+        ["model=cgan"],
+        ["model=cgan", *GAN_EXTRAS],
         # fp16: a loss weighted up so that the scaled gradients overflow in float16 and the
         # gradient scaler halves its scale while training; the scale must resume too
-        ("vae", ["device.precision=fp16", "loss.recon_weight=1000"]),
+        ["model=vae", "device.precision=fp16", "loss.recon_weight=1000"],
     ],
-    ids=["vae", "cgan", "vae-fp16"],
+    ids=["vae", "cgan", "cgan-ema-sn-ttur-cosine", "vae-fp16"],
 )
 def test_crash_or_sigint_then_resume_matches_the_uninterrupted_run(
-    compose_cfg, tmp_path, model, extra
+    compose_cfg, tmp_path, overrides
 ):
-    cfg = compose_cfg(f"model={model}", *extra, *SHORT)
+    cfg = compose_cfg(*overrides, *SHORT)
     train(cfg, tmp_path / "whole")
     reference = logged(tmp_path / "whole")
+    final = load_checkpoint(tmp_path / "whole" / "checkpoints" / "last.pt")
     assert [s for s, _ in reference["images/samples"]] == [0, 6, 12, 18]
 
     # a crash at step 14: checkpoint 10 on disk, steps 11-13 and the image at 12 logged after it
@@ -95,6 +106,11 @@ def test_crash_or_sigint_then_resume_matches_the_uninterrupted_run(
     assert load_checkpoint(tmp_path / "crash" / "checkpoints" / "last.pt")["step"] == 10
     train(cfg, tmp_path / "crash", resume=True)
     assert logged(tmp_path / "crash") == reference  # every step once, every value bit-equal
+    resumed = load_checkpoint(tmp_path / "crash" / "checkpoints" / "last.pt")
+    for name, weights in final["models"].items():  # incl. the EMA copy and SN's u, v
+        for key, value in weights.items():
+            assert torch.equal(resumed["models"][name][key], value), f"{name}.{key}"
+    assert resumed["schedulers"] == final["schedulers"]
 
     # SIGINT during step 9: a checkpoint at step 9, then Interrupted
     def sigint(step):

@@ -36,7 +36,7 @@ def test_every_model_and_arch_trains_and_logs(compose_cfg, tmp_path, model, arch
     assert [e.step for e in acc.Scalars(sorted(EXPECTED[model])[0])] == [1, 2, 3, 4]
     assert "images/samples" in tags["images"]
     assert (tmp_path / "checkpoints" / "last.pt").is_file()
-    pngs = sorted(p.name for p in (tmp_path / "images").glob("samples_*.png"))
+    pngs = sorted(p.name for p in (tmp_path / "images").glob("samples_step*.png"))
     assert pngs == ["samples_step0000000.png", "samples_step0000004.png"]  # start and end
 
 

@@ -66,7 +66,7 @@ def run_tutorial(cfg: DictConfig, warmup: int, steps: int, seanie12: bool = Fals
     c = to_dict(cfg)
     device = make_device(c["device"]["name"])
     family, arch, latent = c["model"]["name"], c["arch"]["name"], c["model"]["latent_dim"]
-    sizes = {k: v for k, v in c["arch"].items() if k in ("hidden", "layers", "channels")}
+    sizes = {k: v for k, v in c["arch"].items() if k != "name"}
     o = c["optimizer"]
     adam = {"lr": o["lr"], "betas": tuple(o["betas"])}
     clock = StepClock(device, warmup, warmup + steps)

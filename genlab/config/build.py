@@ -21,11 +21,13 @@ from genlab.losses import GAN_LOSSES
 from genlab.losses.elbo import VAELoss
 from genlab.models import make_gan, make_vae
 from genlab.models.priors import Prior
+from genlab.models.spectral import apply_spectral_norm
 from genlab.trainers import distributed
 from genlab.trainers.gan_step import GANStep
 from genlab.trainers.health import HealthWatch, bce_floor
 from genlab.trainers.nan_guard import FiniteGuard
 from genlab.trainers.precision import Precision
+from genlab.trainers.schedules import make_schedulers
 from genlab.trainers.trainer import LoopSettings, Trainer
 from genlab.trainers.vae_step import VAEStep
 
@@ -119,7 +121,9 @@ def make_model(c: dict, data: ImageSet, device: torch.device):
         )
     classes = data.num_classes if family == "cgan" else 0
     g, d = make_gan(arch, data.image_shape, latent, classes, **sizes)
-    t, loss_cfg = c["trainer"], c["loss"]
+    t, loss_cfg, o = c["trainer"], c["loss"], c["optimizer"]
+    if c["model"]["spectral_norm"]:
+        apply_spectral_norm(d)
     # a gradient penalty differentiates D twice, which compiled modules do not support: such a D
     # runs eager (G is still compiled)
     d_fast = {
@@ -127,11 +131,12 @@ def make_model(c: dict, data: ImageSet, device: torch.device):
         "compile": fast["compile"] and not GAN_LOSSES[loss_cfg["name"]].gradient_penalty,
     }
     g, d = speed_up(g.to(device), fast), speed_up(d.to(device), d_fast)
+    lr_d = o["lr"] if o["lr_d"] is None else o["lr_d"]  # TTUR: D's own learning rate
     return GANStep(
         g,
         d,
-        make_optimizer(g.parameters(), c["optimizer"], impl),
-        make_optimizer(d.parameters(), c["optimizer"], impl),
+        make_optimizer(g.parameters(), o, impl),
+        make_optimizer(d.parameters(), {**o, "lr": lr_d}, impl),
         GAN_LOSSES[loss_cfg["name"]],
         prior,
         device,
@@ -142,6 +147,7 @@ def make_model(c: dict, data: ImageSet, device: torch.device):
         seed=c["seed"],
         precision=precision,
         guard=guard,
+        ema=c["model"]["ema"],
     )
 
 
@@ -183,7 +189,7 @@ def make_trainer(
         distributed.wrap_model(model, ranks)
     t = c["trainer"]
     settings = LoopSettings(**{k: t[k] for k in LoopSettings.__dataclass_fields__})
-    return Trainer(
+    trainer = Trainer(
         model,
         loader,
         run_dir,
@@ -193,6 +199,10 @@ def make_trainer(
         ranks=ranks,
         evaluator=evaluator,
     )
+    trainer.schedulers = make_schedulers(
+        model.optimizers, c["optimizer"]["schedule"], trainer.total_steps
+    )
+    return trainer
 
 
 def make_health(c: dict) -> HealthWatch | None:

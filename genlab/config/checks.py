@@ -208,7 +208,8 @@ def _validate_run(c: dict) -> None:
     ):
         raise ConfigError(f"optimizer.betas={betas} is not allowed; give two numbers in [0, 1)")
     positive("optimizer.weight_decay", c["optimizer"]["weight_decay"], float, True)
-    for key in ("hidden", "layers", "channels"):
+    _validate_gan_extras(c)
+    for key in ("hidden", "layers", "channels", "blocks"):
         if key in c["arch"]:
             positive(f"arch.{key}", c["arch"][key])
     for key in ("size", "num_classes"):
@@ -235,6 +236,22 @@ def training_scalars(family: str) -> tuple[str, ...]:
     if family == "vae":
         return ("loss", "recon", "kl", "neg_elbo")
     return ("d_loss", "g_loss", "d_real", "d_fake")
+
+
+def _validate_gan_extras(c: dict) -> None:
+    """The schedule, D's learning rate (TTUR), G's EMA decay and spectral norm."""
+    from genlab.trainers.schedules import SCHEDULES
+
+    o, m = c["optimizer"], c["model"]
+    one_of("optimizer.schedule", o["schedule"], SCHEDULES)
+    if o["lr_d"] is not None:
+        positive("optimizer.lr_d", o["lr_d"], float)
+    ema = m["ema"]
+    number = isinstance(ema, int | float) and not isinstance(ema, bool)
+    if ema is not None and not (number and 0 <= ema < 1):
+        raise ConfigError(f"model.ema={ema} is not allowed; give a decay in [0, 1) or null")
+    if not isinstance(m["spectral_norm"], bool):
+        raise ConfigError(f"model.spectral_norm={m['spectral_norm']} is not allowed; true or false")
 
 
 def objectives(family: str) -> tuple[str, ...]:

@@ -69,3 +69,10 @@ def classifier_score(logits: torch.Tensor, splits: int = 10) -> float:
         score = InceptionScore(feature=Precomputed(logits.shape[1]), splits=splits, **LOCAL)
     score.update(logits)
     return score.compute()[0].item()
+
+
+def min_class_share(logits: torch.Tensor) -> float:
+    """The rarest class's share of the samples by the classifier's predictions: mode coverage
+    (1 / number of classes when balanced; near 0 for a GAN that dropped a class)."""
+    counts = torch.bincount(logits.argmax(1).cpu(), minlength=logits.shape[1])
+    return (counts.min() / counts.sum()).item()

@@ -14,7 +14,12 @@ import torch
 from genlab.data import ImageSet
 from genlab.errors import first_line
 from genlab.metrics.classifier_net import Classifier, predict
-from genlab.metrics.distances import classifier_score, frechet_distance, kernel_distance
+from genlab.metrics.distances import (
+    classifier_score,
+    frechet_distance,
+    kernel_distance,
+    min_class_share,
+)
 from genlab.metrics.likelihood import vae_test_metrics
 from genlab.metrics.precision_recall import precision_recall
 from genlab.runs.generate import balanced_labels, sample
@@ -22,14 +27,14 @@ from genlab.runs.generate import balanced_labels, sample
 BACKBONES = ("classifier", "inception")
 METRICS = (  # every name _measure can return
     "fid", "kid", "kid_std", "precision", "recall", "classifier_score",
-    "class_accuracy", "neg_elbo", "iw_nll", "psnr",
+    "class_accuracy", "min_class_share", "neg_elbo", "iw_nll", "psnr",
 )  # fmt: skip
 
 
 def metrics_of(family: str) -> tuple[str, ...]:
     """The metric names a model family's evaluation returns (data with one class: fewer)."""
     extra = {"vae": ("neg_elbo", "iw_nll", "psnr"), "cgan": ("class_accuracy",), "gan": ()}
-    return (*METRICS[:6], *extra[family])
+    return (*METRICS[:6], "min_class_share", *extra[family])
 
 
 class BackboneError(RuntimeError):
@@ -129,8 +134,9 @@ class Evaluator:
             "precision": precision,
             "recall": recall,
         }
-        if logits is not None:
+        if logits is not None:  # the classifier's view: confidence and mode coverage
             out["classifier_score"] = classifier_score(logits)
+            out["min_class_share"] = min_class_share(logits)
         if conditional and logits is not None:
             out["class_accuracy"] = (logits.argmax(1).cpu() == labels).float().mean().item()
         return out

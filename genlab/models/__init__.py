@@ -20,7 +20,7 @@ def make_encoder(arch: str, image_shape, act, **sizes):
     if arch == "mlp":
         return MLPEncoder(image_shape, sizes["hidden"], sizes["layers"], act)
     if arch == "cnn":
-        return ConvEncoder(image_shape, sizes["channels"], act)
+        return ConvEncoder(image_shape, sizes["channels"], act, sizes["blocks"])
     raise ValueError(f"unsupported arch {arch}")
 
 
@@ -29,12 +29,12 @@ def make_decoder(arch: str, in_dim: int, image_shape, batchnorm: bool, **sizes):
     if arch == "mlp":
         return MLPDecoder(in_dim, image_shape, sizes["hidden"], sizes["layers"], batchnorm)
     if arch == "cnn":
-        return ConvDecoder(in_dim, image_shape, sizes["channels"], batchnorm)
+        return ConvDecoder(in_dim, image_shape, sizes["channels"], batchnorm, sizes["blocks"])
     raise ValueError(f"unsupported arch {arch}")
 
 
 def make_vae(arch: str, image_shape, latent_dim: int, **sizes) -> VAE:
-    """sizes: hidden and layers (mlp) or channels (cnn), as arch/<arch>.yaml sets them."""
+    """sizes: hidden and layers (mlp) or channels and blocks (cnn), as in arch/<arch>.yaml."""
     encoder = make_encoder(arch, image_shape, nn.ReLU, **sizes)
     decoder = make_decoder(arch, latent_dim, image_shape, False, **sizes)
     return VAE(encoder, decoder, latent_dim)

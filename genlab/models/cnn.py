@@ -23,19 +23,22 @@ def levels(size: int) -> int:
 
 
 class ConvEncoder(nn.Module):
-    """(B, C, H, W) -> (B, F): p stride-2 convs, channels c, 2c, 4c, ..., then flatten."""
+    """(B, C, H, W) -> (B, F): p stride-2 convs, channels c, 2c, 4c, ..., then flatten; each
+    level adds blocks - 1 3x3 convs at its resolution (deeper, same shape)."""
 
-    def __init__(self, image_shape, channels: int, act: Callable[[], nn.Module]):
+    def __init__(self, image_shape, channels: int, act: Callable[[], nn.Module], blocks: int):
         super().__init__()
         c, h, w = image_shape
         p = levels(h)
-        blocks, width = [], c
+        layers, width = [], c
         for i in range(p):
             out = channels * 2**i
-            blocks += [nn.Conv2d(width, out, 4, 2, 1), act()]
+            layers += [nn.Conv2d(width, out, 4, 2, 1), act()]
+            for _ in range(blocks - 1):
+                layers += [nn.Conv2d(out, out, 3, 1, 1), act()]
             width = out
-        blocks.append(nn.Flatten())
-        self.net = nn.Sequential(*blocks)
+        layers.append(nn.Flatten())
+        self.net = nn.Sequential(*layers)
         self.out_dim = width * (h >> p) * (w >> p)  # state size: (c * 2^(p-1)) x h/2^p x w/2^p
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -43,28 +46,33 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """(B, in_dim) -> (B, C, H, W) pre-activation image; mirrors ConvEncoder."""
+    """(B, in_dim) -> (B, C, H, W) pre-activation image; mirrors ConvEncoder (blocks - 1 3x3
+    convs at each level before its stride-2 transposed conv)."""
 
-    def __init__(self, in_dim: int, image_shape, channels: int, batchnorm: bool):
+    def __init__(self, in_dim: int, image_shape, channels: int, batchnorm: bool, blocks: int):
         super().__init__()
         c, h, w = image_shape
         p = levels(h)
         top = channels * 2 ** (p - 1)
         norm1 = nn.BatchNorm1d if batchnorm else nn.Identity
         norm2 = nn.BatchNorm2d if batchnorm else nn.Identity
-        blocks = [
+        layers = [
             nn.Linear(in_dim, top * (h >> p) * (w >> p)),
             norm1(top * (h >> p) * (w >> p)),  # the critical BN after G's first layer
             nn.ReLU(),
             nn.Unflatten(1, (top, h >> p, w >> p)),  # state size: top x h/2^p x w/2^p
         ]
         width = top
-        for i in reversed(range(p - 1)):
-            out = channels * 2**i
-            blocks += [nn.ConvTranspose2d(width, out, 4, 2, 1), norm2(out), nn.ReLU()]
+        for i in reversed(range(p)):
+            for _ in range(blocks - 1):
+                layers += [nn.Conv2d(width, width, 3, 1, 1), norm2(width), nn.ReLU()]
+            if i == 0:
+                break
+            out = channels * 2 ** (i - 1)
+            layers += [nn.ConvTranspose2d(width, out, 4, 2, 1), norm2(out), nn.ReLU()]
             width = out
-        blocks.append(nn.ConvTranspose2d(width, c, 4, 2, 1))  # state size: c x h x w
-        self.net = nn.Sequential(*blocks)
+        layers.append(nn.ConvTranspose2d(width, c, 4, 2, 1))  # state size: c x h x w
+        self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)

@@ -7,6 +7,7 @@ import torch
 from genlab.losses.adversarial import GANLoss, gradient_penalty
 from genlab.models.heads import Discriminator, Generator
 from genlab.models.priors import Prior
+from genlab.trainers.ema import make_ema
 from genlab.trainers.nan_guard import FiniteGuard
 from genlab.trainers.precision import Precision
 
@@ -29,6 +30,7 @@ class GANStep:
         seed: int,
         precision: Precision,
         guard: FiniteGuard,
+        ema: float | None,  # G's EMA decay; None: no EMA
     ):
         self.G, self.D, self.opt_g, self.opt_d = generator, discriminator, opt_g, opt_d
         self.precision, self.guard = precision, guard  # guard: NaN/Inf check before each update
@@ -38,6 +40,10 @@ class GANStep:
         self.gp_weight = gp_weight
         self.modules = {"generator": generator, "discriminator": discriminator}
         self.optimizers = {"generator": opt_g, "discriminator": opt_d}
+        # G's EMA (decay `ema`; None: off) draws every sample: grids, metrics, genlab.sample
+        self.G_ema = make_ema(generator, ema) if ema is not None else None
+        if self.G_ema is not None:
+            self.modules["generator_ema"] = self.G_ema
         self.num_classes = generator.num_classes
         g = torch.Generator().manual_seed(seed)
         if self.num_classes:  # a 10 x 10 grid (for 10 classes): row k is class k
@@ -87,6 +93,8 @@ class GANStep:
                     if not self.guard({"g_loss": g_loss}):
                         break  # D's update of this batch (finite) stays
                     self.precision.update(g_loss, self.opt_g)
+                    if self.G_ema is not None:
+                        self.G_ema.update_parameters(self.G)
             finally:
                 self.D.requires_grad_(True)
             self._g_loss = g_loss.detach()
@@ -106,14 +114,23 @@ class GANStep:
     def load_extra_state(self, state: dict) -> None:
         self._g_loss = state["g_loss"]
 
+    @property
+    def sampler(self) -> Generator:
+        """The generator that samples: the EMA copy when there is one, else G."""
+        return self.G if self.G_ema is None else self.G_ema.module
+
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Latents (N, D) (and a cGAN's class ids) -> images in [0, 1], G in eval mode."""
+    def decode(
+        self, z: torch.Tensor, labels: torch.Tensor | None = None, online: bool = False
+    ) -> torch.Tensor:
+        """Latents (N, D) (and a cGAN's class ids) -> images in [0, 1], the sampler in eval
+        mode (online=True: the trained G itself, not its EMA)."""
         labels = labels.to(z.device) if self.num_classes else None
-        was_training = self.G.training
-        self.G.eval()
-        images = (self.G(z, labels) + 1) / 2
-        self.G.train(was_training)
+        g = self.G if online else self.sampler
+        was_training = g.training
+        g.eval()
+        images = (g(z, labels) + 1) / 2
+        g.train(was_training)
         return images
 
     @torch.no_grad()
@@ -125,4 +142,8 @@ class GANStep:
         return self.decode(z, labels)
 
     def grids(self) -> dict[str, tuple[torch.Tensor, int]]:
-        return {"samples": (self.decode(self.fixed_z, self.fixed_y), self.grid_rows)}
+        out = {"samples": (self.decode(self.fixed_z, self.fixed_y), self.grid_rows)}
+        if self.G_ema is not None:  # the raw G beside its EMA
+            online = self.decode(self.fixed_z, self.fixed_y, online=True)
+            out["samples_online"] = (online, self.grid_rows)
+        return out

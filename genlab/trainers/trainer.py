@@ -62,6 +62,7 @@ class Trainer:
         self.evaluator = evaluator  # model -> {metric: value} (genlab.metrics), or None
         self.metrics: dict[str, float] = {}  # the last evaluation
         self.evaluated_step: int | None = None  # ... and its step
+        self.schedulers: dict = {}  # name -> learning-rate scheduler of model.optimizers[name]
 
     @property
     def checkpoint_path(self) -> Path:
@@ -78,6 +79,7 @@ class Trainer:
             "config": self.config,
             "models": {k: m.state_dict() for k, m in self.model.modules.items()},
             "optimizers": {k: o.state_dict() for k, o in self.model.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "extra": self.model.extra_state() if hasattr(self.model, "extra_state") else {},
             "data": {  # what sampling needs without decoding the data set again
                 "image_shape": list(self.loader.images.shape[1:]),
@@ -96,6 +98,8 @@ class Trainer:
             m.load_state_dict(state["models"][k])
         for k, o in self.model.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
+        for k, sched in self.schedulers.items():
+            sched.load_state_dict(state["schedulers"][k])
         if hasattr(self.model, "load_extra_state"):
             self.model.load_extra_state(state["extra"])
         self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
@@ -186,6 +190,8 @@ class Trainer:
         s = self.settings
         self.guard.step = self.step + 1
         scalars = self.model.train_step(x, y, self.step)
+        for sched in self.schedulers.values():  # learning-rate schedules advance once per batch
+            sched.step()
         self.step += 1
         self.batch += 1
         bar.update()
@@ -194,6 +200,7 @@ class Trainer:
             self.guard.check()  # a GPU's deferred NaN check: this step syncs anyway
             scalars = distributed.mean_over_ranks(scalars, self.ranks)
             logged = {k: v.item() for k, v in scalars.items()}  # the one host sync
+            logged |= {f"lr_{k}": sched.get_last_lr()[0] for k, sched in self.schedulers.items()}
             if s.nan_policy == "skip":
                 logged["skipped_batches"] = self.guard.skipped
             self.logger.scalars(logged, self.step)
