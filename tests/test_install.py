@@ -25,11 +25,12 @@ def build_wheel(out: Path) -> Path:
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, src / name)
-    for name in ("genlab", "conf"):
+    for name in ("genlab", "conf", "hydra_plugins"):
         shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
     cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
            "-w", str(out), str(src)]  # fmt: skip
-    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    built = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = out.glob("genlab-*.whl")
     return wheel
 
@@ -54,6 +55,7 @@ def test_wheel_installs_and_runs_from_an_empty_directory(tmp_path):
     wheel = build_wheel(tmp_path)
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "genlab/conf/config.yaml" in names and "genlab/conf/experiment/wgan_gp.yaml" in names
+    assert "hydra_plugins/genlab_launchers/slurm_launcher.py" in names
     site_dir = fresh_env(tmp_path / "venv", wheel)
     installed = site_dir / "genlab"
     before = sorted(p for p in installed.rglob("*") if "__pycache__" not in p.parts)
