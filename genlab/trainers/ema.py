@@ -12,8 +12,6 @@ def warmup_ema(decay: float):
     """AveragedModel's multi_avg_fn: ema <- lerp(ema, current, 1 - d_n), where
     d_n = min(decay, (1 + n) / (10 + n)) after n updates (TensorFlow's ExponentialMovingAverage
     with num_updates): early averages follow G closely instead of freezing its random init."""
-    if not 0.0 <= decay < 1.0:
-        raise ValueError(f"EMA decay must lie in [0, 1), got {decay}")
 
     @torch.no_grad()
     def update(ema: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:

@@ -213,7 +213,7 @@ class Trainer:
             if self.step < self.total_steps:
                 if self.epoch % s.image_every == 0:
                     self._log_images(png=True)
-                if s.eval_every and self.epoch % s.eval_every == 0:  # the end is evaluated below
+                if s.eval_every and self.epoch % s.eval_every == 0:  # the end: in fit, after saving
                     self._evaluate()
         if self.step == self.total_steps:
             self._log_images(png=True)  # the end of training; measured after its checkpoint
