@@ -7,6 +7,7 @@ import torch
 
 from genlab.config.build import ConfigError, load_run, make_trainer
 from genlab.models import make_gan
+from genlab.models.heads import minibatch_std
 from genlab.models.spectral import apply_spectral_norm
 from genlab.trainers.ema import make_ema, warmup_ema
 from genlab.trainers.schedules import make_scheduler
@@ -25,7 +26,9 @@ def test_ema_warms_up_then_keeps_its_decay():
 
 
 def test_ema_averages_batchnorm_buffers_and_copies_at_first_update():
-    g, _ = make_gan("mlp", (1, 8, 8), latent_dim=4, num_classes=0, hidden=16, layers=2)
+    g, _ = make_gan(
+        "mlp", (1, 8, 8), latent_dim=4, num_classes=0, minibatch_std=0, hidden=16, layers=2
+    )
     ema = make_ema(g, 0.99)
     assert not any(p.requires_grad for p in ema.parameters())
     g.train()
@@ -82,7 +85,9 @@ def top_singular_value(weight: torch.Tensor, transposed: bool = False) -> float:
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 def test_spectral_norm_keeps_every_d_weight_near_one(arch):
     torch.manual_seed(0)
-    _, d = make_gan(arch, (1, 28, 28), 4, 10, hidden=32, layers=2, channels=8, blocks=1)
+    _, d = make_gan(
+        arch, (1, 28, 28), 4, 10, minibatch_std=0, hidden=32, layers=2, channels=8, blocks=1
+    )
     apply_spectral_norm(d)
     kinds = torch.nn.Linear | torch.nn.Conv2d | torch.nn.Embedding
     layers = [m for m in d.modules() if isinstance(m, kinds)]
@@ -144,6 +149,8 @@ def test_a_run_ends_its_schedule_at_zero_and_logs_the_rates(compose_cfg, tmp_pat
         ("optimizer.lr_d=-1", "optimizer.lr_d=-1"),
         ("model.ema=1.5", "model.ema=1.5"),
         ("model.spectral_norm=maybe", "model.spectral_norm=maybe"),
+        ("model.minibatch_std=-1", "model.minibatch_std=-1"),
+        ("model.minibatch_std=true", "model.minibatch_std=True"),
     ],
 )
 def test_bad_extras_fail_early(compose_cfg, tmp_path, override, message):
@@ -153,8 +160,11 @@ def test_bad_extras_fail_early(compose_cfg, tmp_path, override, message):
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 @pytest.mark.parametrize("loss", ["non_saturating", "minimax", "lsgan", "hinge", "wgan_gp"])
-def test_spectral_norm_and_ema_train_with_every_loss(compose_cfg, tmp_path, arch, loss):
+def test_ema_spectral_norm_and_minibatch_std_train_with_every_loss(
+    compose_cfg, tmp_path, arch, loss
+):
     overrides = ["model=cgan", f"arch={arch}", f"loss={loss}", "model.spectral_norm=true"]
+    overrides.append("model.minibatch_std=2")
     size = "arch.hidden=16" if arch == "mlp" else "arch.channels=4"
     sizes = ["data.image_shape=[1,8,8]", size, "trainer.max_steps=3"]
     cfg = compose_cfg(*overrides, *sizes, "model.ema=0.9", "eval.at_end=false")
@@ -163,3 +173,31 @@ def test_spectral_norm_and_ema_train_with_every_loss(compose_cfg, tmp_path, arch
     trainer.close()
     assert all(math.isfinite(v) for v in last.values())
     assert trainer.model.G_ema.n_averaged.item() == 3  # one EMA update per G step
+
+
+# --- minibatch standard deviation -----------------------------------------------------------
+
+
+def test_minibatch_std_appends_each_groups_spread_and_keeps_groups_apart():
+    h = torch.randn(8, 5)
+    out = minibatch_std(h, 4)
+    assert out.shape == (8, 6) and torch.equal(out[:, :5], h)
+    first = h[:4].std(dim=0, unbiased=False).mean()
+    assert torch.allclose(out[:4, 5], first.expand(4), atol=1e-4)
+    h2 = h.clone()
+    h2[4:] = 0  # a collapsed second group: spread ~0, and the first group does not see it
+    out2 = minibatch_std(h2, 4)
+    assert torch.equal(out2[:4], out[:4]) and out2[4:, 5].max() < 1e-3
+    assert minibatch_std(h[:6], 4)[:, 5].unique().numel() == 3  # groups shrink to divide 6: 2
+
+
+@pytest.mark.parametrize("batch", [8, 6])  # 8: one forward of real + fake; 6: two forwards
+def test_minibatch_std_never_mixes_real_and_fake_images(compose_cfg, tmp_path, batch):
+    cfg = compose_cfg(*GAN_RUN, "model.minibatch_std=4", f"data.batch_size={batch}")
+    step = make_trainer(cfg, tmp_path).model
+    x, fake = torch.rand(batch, 1, 8, 8) * 2 - 1, torch.rand(batch, 1, 8, 8) * 2 - 1
+    y = torch.arange(batch) % 10
+    d_real, d_fake = step._d_both(x, fake, y)
+    with torch.no_grad():
+        assert torch.allclose(d_real, step.D(x, y).float(), atol=1e-5)
+        assert torch.allclose(d_fake, step.D(fake, y).float(), atol=1e-5)

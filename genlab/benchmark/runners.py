@@ -87,7 +87,10 @@ def run_tutorial(cfg: DictConfig, warmup: int, steps: int, seanie12: bool = Fals
                 d = tutorial.TutorialD(shape, sizes["hidden"]).to(device)
                 prob = d
             else:  # genlab's networks; D gives logits, the tutorial's D a probability
-                g, d = (m.to(device) for m in make_gan(arch, shape, latent, classes, **sizes))
+                g, d = (
+                    m.to(device)
+                    for m in make_gan(arch, shape, latent, classes, minibatch_std=0, **sizes)
+                )
 
                 def prob(x, y):
                     return torch.sigmoid(d(x, y))

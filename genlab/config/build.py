@@ -120,7 +120,8 @@ def make_model(c: dict, data: ImageSet, device: torch.device):
             guard=guard,
         )
     classes = data.num_classes if family == "cgan" else 0
-    g, d = make_gan(arch, data.image_shape, latent, classes, **sizes)
+    mbstd = c["model"]["minibatch_std"]
+    g, d = make_gan(arch, data.image_shape, latent, classes, minibatch_std=mbstd, **sizes)
     t, loss_cfg, o = c["trainer"], c["loss"], c["optimizer"]
     if c["model"]["spectral_norm"]:
         apply_spectral_norm(d)
@@ -148,6 +149,7 @@ def make_model(c: dict, data: ImageSet, device: torch.device):
         precision=precision,
         guard=guard,
         ema=c["model"]["ema"],
+        d_group=mbstd,
     )
 
 

@@ -239,7 +239,7 @@ def training_scalars(family: str) -> tuple[str, ...]:
 
 
 def _validate_gan_extras(c: dict) -> None:
-    """The schedule, D's learning rate (TTUR), G's EMA decay and spectral norm."""
+    """The schedule, D's learning rate (TTUR), G's EMA decay, spectral norm, minibatch std."""
     from genlab.trainers.schedules import SCHEDULES
 
     o, m = c["optimizer"], c["model"]
@@ -252,6 +252,11 @@ def _validate_gan_extras(c: dict) -> None:
         raise ConfigError(f"model.ema={ema} is not allowed; give a decay in [0, 1) or null")
     if not isinstance(m["spectral_norm"], bool):
         raise ConfigError(f"model.spectral_norm={m['spectral_norm']} is not allowed; true or false")
+    group = m["minibatch_std"]
+    if not (isinstance(group, int) and not isinstance(group, bool) and group >= 0):
+        raise ConfigError(
+            f"model.minibatch_std={group} is not allowed; a group size (an integer >= 1) or 0 (off)"
+        )
 
 
 def objectives(family: str) -> tuple[str, ...]:

@@ -40,9 +40,13 @@ def make_vae(arch: str, image_shape, latent_dim: int, **sizes) -> VAE:
     return VAE(encoder, decoder, latent_dim)
 
 
-def make_gan(arch: str, image_shape, latent_dim: int, num_classes: int, **sizes):
-    """Returns (generator, discriminator); num_classes > 0 conditions both on the label."""
+def make_gan(
+    arch: str, image_shape, latent_dim: int, num_classes: int, *, minibatch_std: int, **sizes
+):
+    """Returns (generator, discriminator); num_classes > 0 conditions both on the label;
+    minibatch_std > 0: D also sees its features' spread over groups of that many samples."""
     body = make_decoder(arch, latent_dim + num_classes, image_shape, True, **sizes)
     generator = Generator(body, latent_dim, num_classes)
-    discriminator = Discriminator(make_encoder(arch, image_shape, LEAKY_RELU, **sizes), num_classes)
+    encoder = make_encoder(arch, image_shape, LEAKY_RELU, **sizes)
+    discriminator = Discriminator(encoder, num_classes, minibatch_std)
     return generator, discriminator

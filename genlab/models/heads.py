@@ -3,9 +3,14 @@
 Conditioning (cGAN): G sees [z, one_hot(y)] (Mirza & Osindero 2014); D is a projection
 discriminator, D(x, y) = w^T h(x) + embed(y)^T h(x) (Miyato & Koyama 2018), which works with
 every loss variant, including the critics of WGAN-GP and hinge.
+
+Mode coverage (unconditional GANs): D may also see how varied its batch is, the minibatch standard
+deviation of its features (Karras et al. 2018, sec. 3), so a G that collapses is easy to spot.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -25,16 +30,28 @@ class Generator(nn.Module):
         return torch.tanh(self.body(z))  # images in [-1, 1]
 
 
+def minibatch_std(h: torch.Tensor, group: int) -> torch.Tensor:
+    """(B, F) -> (B, F + 1): each sample gets one more feature, the standard deviation of each
+    feature over its group of `group` consecutive samples, averaged over the features (groups
+    shrink to divide B)."""
+    g = math.gcd(group, h.shape[0])
+    std = h.float().unflatten(0, (-1, g)).var(dim=1, unbiased=False).add(1e-8).sqrt()
+    stat = std.mean(dim=1, keepdim=True).repeat_interleave(g, dim=0)  # (B, 1)
+    return torch.cat([h, stat.to(h.dtype)], dim=1)
+
+
 class Discriminator(nn.Module):
-    def __init__(self, body: nn.Module, num_classes: int):
+    def __init__(self, body: nn.Module, num_classes: int, minibatch_std: int):
         super().__init__()
         self.body = body  # (B, C, H, W) -> (B, body.out_dim)
-        self.head = nn.Linear(body.out_dim, 1)
+        self.minibatch_std = minibatch_std  # group size; 0: off (D sees each sample alone)
+        self.head = nn.Linear(body.out_dim + (minibatch_std > 0), 1)
         self.embed = nn.Embedding(num_classes, body.out_dim) if num_classes else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = self.body(x)
-        out = self.head(h).squeeze(1)  # (B,) logits / critic scores
+        feats = minibatch_std(h, self.minibatch_std) if self.minibatch_std else h
+        out = self.head(feats).squeeze(1)  # (B,) logits / critic scores
         if self.embed is not None:
             out = out + (self.embed(y) * h).sum(dim=1)
         return out

@@ -31,6 +31,7 @@ class GANStep:
         precision: Precision,
         guard: FiniteGuard,
         ema: float | None,  # G's EMA decay; None: no EMA
+        d_group: int,  # D's minibatch std: the group size of its batch statistics; 0: none
     ):
         self.G, self.D, self.opt_g, self.opt_d = generator, discriminator, opt_g, opt_d
         self.precision, self.guard = precision, guard  # guard: NaN/Inf check before each update
@@ -38,6 +39,7 @@ class GANStep:
         self.g_steps, self.d_steps = g_steps, d_steps
         self.real_target = 1.0 - label_smoothing  # one-sided: fakes keep target 0
         self.gp_weight = gp_weight
+        self.d_group = d_group
         self.modules = {"generator": generator, "discriminator": discriminator}
         self.optimizers = {"generator": opt_g, "discriminator": opt_d}
         # G's EMA (decay `ema`; None: off) draws every sample: grids, metrics, genlab.sample
@@ -61,8 +63,10 @@ class GANStep:
         return self.prior.sample(n, self.G.latent_dim, device=device)
 
     def _d_both(self, x, fake, y) -> tuple[torch.Tensor, torch.Tensor]:
-        """D on the real and the fake batch in one forward (D has no batch statistics):
-        (d_real, d_fake), float32 logits / scores."""
+        """D on the real and the fake batch: (d_real, d_fake), float32 logits / scores. One
+        forward, unless a group of D's batch statistics would mix real and fake images."""
+        if self.d_group and x.shape[0] % self.d_group:
+            return self.D(x, y).float(), self.D(fake, y).float()
         both = self.D(torch.cat([x, fake]), None if y is None else torch.cat([y, y]))
         return both.float().split(x.shape[0])
 
