@@ -13,7 +13,7 @@ COMMANDS = {  # name -> what it does, in one line
     "evaluate": "recompute a finished run's metrics (FID, class accuracy, ELBO, ...)",
     "report": "one table and plot of a sweep's runs",
     "classifier": "train or check a data set's classifier, the feature space of the metrics",
-    "bench": "train speed in images per second, against the tutorial loop",
+    "bench": "train speed against the tutorial loop; `bench quality`: time to quality targets",
 }
 
 

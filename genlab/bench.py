@@ -1,9 +1,11 @@
 """`python -m genlab.bench`: train images per second and peak memory, genlab against the tutorial.
+`python -m genlab.bench quality`: the time each default needs to reach its quality targets.
 
     python -m genlab.bench                             # every model x arch, the device's defaults
     python -m genlab.bench --models gan-mlp --steps 20 --device cpu
     python -m genlab.bench --ablate --out speed.md     # also each fast path flipped, one at a time
     python -m genlab.bench --models gan-cnn --set arch.channels=16  # overrides, both sides
+    python -m genlab.bench quality --help              # time to quality (benchmark/quality.py)
 
 Both sides train the same network on the same batch size in the same process, interleaved, and
 each keeps its best of --repeats runs, so a busy machine slows both alike.
@@ -168,7 +170,12 @@ def markdown(rows: list[dict], header: str) -> str:
 
 
 def cli(args: list[str]) -> None:
-    main(args)
+    if args[:1] == ["quality"]:
+        from genlab.benchmark import quality
+
+        quality.main(args[1:])
+    else:
+        main(args)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """The benchmark times genlab and the tutorial recipe side by side and writes a markdown table."""
 
+import pytest
 import torch
 
 from genlab.bench import ablations, main
+from genlab.benchmark import quality
 from genlab.benchmark.measure import PeakMemory, StepClock
 from genlab.config.build import to_dict
 
@@ -46,3 +48,43 @@ def test_peak_memory_sees_a_large_allocation():
         x = torch.ones(64, 2**18)  # 64 MiB of float32, written, so resident
         del x
     assert mem.mib > 48
+
+
+# --- time to quality (python -m genlab.bench quality) --------------------------------------
+
+
+def test_time_to_quality_is_the_first_evaluation_that_meets_every_target():
+    targets = quality.TARGETS["mnist"]["gan-mlp"]  # fid <= 5, recall >= 0.5, min share >= 6%
+    curve = [
+        (10.0, {"fid": 9.0, "recall": 0.6, "min_class_share": 0.07}),
+        (20.0, {"fid": 4.0, "recall": 0.4, "min_class_share": 0.07}),
+        (30.0, {"fid": 4.5, "recall": 0.55, "min_class_share": 0.061}),
+        (40.0, {"fid": 3.0, "recall": 0.6, "min_class_share": 0.08}),
+    ]
+    assert quality.first_reached(curve, targets) == 30.0
+    assert quality.first_reached(curve[:3], {**targets, "class_accuracy": (">=", 0.9)}) is None
+    assert quality.first_reached(curve, {}) is None  # no target: nothing to reach
+
+
+def test_quality_bench_trains_each_pair_and_reports_its_curve(tmp_path):
+    shrink = ["device=cpu", "data.size=64", "data.batch_size=16", "trainer.epochs=2"]
+    shrink += ["++arch.hidden=16", "eval.n_samples=64", "eval.iw_samples=4"]
+    args = ["--pairs", "gan-mlp,vae-mlp", "--data", "synthetic", "--eval-every", "1"]
+    outcomes = quality.main([*args, "--out", str(tmp_path), "--set", *shrink])
+    assert [(o.pair, o.status) for o in outcomes] == [
+        ("gan-mlp", "finished"),
+        ("vae-mlp", "finished"),
+    ]
+    for o in outcomes:
+        seconds = [t for t, _ in o.curve]
+        assert len(seconds) == 2 and 0 < seconds[0] < seconds[1] < o.wall_s  # one per epoch
+    assert "fid" in outcomes[0].curve[-1][1] and "neg_elbo" in outcomes[1].curve[-1][1]
+    table = (tmp_path / "quality.md").read_text()
+    assert table.startswith("data=synthetic; 2 trainings side by side, 1 torch thread(s)")
+    assert "| gan-mlp | none | - |" in table  # synthetic data has no targets
+    assert (tmp_path / "quality.png").stat().st_size > 0
+
+
+def test_quality_bench_refuses_an_unknown_pair(tmp_path):
+    with pytest.raises(SystemExit, match="--pairs gan-rnn is not known"):
+        quality.main(["--pairs", "gan-rnn", "--out", str(tmp_path)])

@@ -2,6 +2,7 @@
 constructed inputs and tiny synthetic runs."""
 
 import json
+import time
 
 import pytest
 import torch
@@ -156,6 +157,26 @@ def test_runs_end_with_metrics_in_tensorboard_hparams_and_json(compose_cfg, tmp_
         model
     ]
     assert expected <= set(saved["metrics"])
+
+
+def test_the_training_clock_stops_while_the_model_is_measured(compose_cfg, tmp_path):
+    """time/train_s (time to quality) leaves out the evaluations; the checkpoint keeps it."""
+    cfg = compose_cfg("model=gan", "arch.hidden=16", "trainer.epochs=3", "trainer.eval_every=1")
+    trainer = make_trainer(cfg, tmp_path)
+    measure = trainer.evaluator
+
+    def slow(model):
+        time.sleep(1.5)
+        return measure(model)
+
+    trainer.evaluator = slow
+    trainer.fit()
+    trainer.close()
+    seconds = [e.value for e in events(tmp_path).Scalars("time/train_s")]
+    assert len(seconds) == 3 and seconds == sorted(seconds)
+    assert seconds[-1] < 1.5  # three epochs of 4 tiny batches; each evaluation slept 1.5 s
+    saved = torch.load(trainer.checkpoint_path, weights_only=False)["train_seconds"]
+    assert seconds[-2] < saved <= seconds[-1]
 
 
 def test_a_classifier_trained_on_first_use_does_not_change_the_run(compose_cfg, tmp_path):

@@ -7,6 +7,7 @@ Quality metrics come in as a plain callable (model -> {name: value}): the loop d
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,13 @@ class Trainer:
         self.metrics: dict[str, float] = {}  # the last evaluation
         self.evaluated_step: int | None = None  # ... and its step
         self.schedulers: dict = {}  # name -> learning-rate scheduler of model.optimizers[name]
+        self.train_seconds = 0.0  # wall time spent training, evaluations excluded, all launches
+        self._since: float | None = None  # when the training clock last started
+
+    def _clock(self) -> float:
+        """Seconds of training so far (time to quality: logged as time/train_s at each eval)."""
+        running = time.perf_counter() - self._since if self._since is not None else 0.0
+        return self.train_seconds + running
 
     @property
     def checkpoint_path(self) -> Path:
@@ -89,6 +97,7 @@ class Trainer:
             "epoch": self.epoch,
             "batch": self.batch,
             "skipped": self.guard.skipped,
+            "train_seconds": self._clock(),
             "scaler": scaler.state_dict() if (scaler := self.model.precision.scaler) else None,
             "rng": rng_state(),
         }
@@ -104,6 +113,7 @@ class Trainer:
             self.model.load_extra_state(state["extra"])
         self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
         self.guard.skipped = state.get("skipped", 0)
+        self.train_seconds = state.get("train_seconds", 0.0)
         if self.model.precision.scaler and state.get("scaler"):  # fp16: the loss scale goes on
             self.model.precision.scaler.load_state_dict(state["scaler"])
         self.saved_step = self.step
@@ -152,6 +162,7 @@ class Trainer:
             desc=f"epoch {self.epoch + 1}/{s.epochs}",
             dynamic_ncols=True,
         )
+        self._since = time.perf_counter()
         try:
             with StopOnSignals() as signals:
                 while self.step < self.total_steps:
@@ -176,6 +187,7 @@ class Trainer:
             )
             raise NonFiniteError(f"{e}; stopped, {kept}") from e
         finally:
+            self.train_seconds, self._since = self._clock(), None
             bar.close()
             self.logger.flush()
         return {**last, **self.metrics}
@@ -235,8 +247,11 @@ class Trainer:
 
     def _evaluate(self, final: bool = False) -> None:
         if self.evaluator is not None and self.ranks.main:
+            self.train_seconds, self._since = self._clock(), None  # the clock stops while measuring
+            self.logger.scalars({"train_s": self.train_seconds}, self.step, prefix="time")
             self.metrics, self.evaluated_step = self.evaluator(self.model), self.step
             self.logger.scalars(self.metrics, self.step, prefix="eval")
+            self._since = time.perf_counter() if not final else None
             if final:  # metrics.json and the HParams row
                 record_final(self.run_dir, self.logger, self.config, self.metrics, self.step)
 

@@ -1,0 +1,198 @@
+"""Time to quality: each default trained as its bare command, measured every few epochs.
+
+    python -m genlab.bench quality                        # the six defaults on MNIST, 2 at a time
+    python -m genlab.bench quality --pairs gan-mlp,gan-cnn --data fashion_mnist
+
+Each pair runs `genlab train model=M arch=A trainer.eval_every=E` in its own process (--jobs side
+by side, --threads torch threads each). The trainer logs `time/train_s`, its wall time spent
+training with the evaluations taken out, at every evaluation, so the periodic measurements do not
+count towards the time a pair needed. Prints one markdown row per pair: when it first met every
+target, its final metrics and its training time against its budget; writes quality.md and
+quality.png (each metric against training time) in --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PAIRS = ("vae-mlp", "vae-cnn", "gan-mlp", "gan-cnn", "cgan-mlp", "cgan-cnn")
+CGAN = {"class_accuracy": (">=", 0.985), "fid": ("<=", 3.0), "recall": (">=", 0.5)}
+GAN = {"fid": ("<=", 5.0), "recall": (">=", 0.5), "min_class_share": (">=", 0.06)}
+TARGETS = {  # MNIST, in the MNIST classifier's space (issue 14); other data sets have none yet
+    "mnist": {
+        "vae-mlp": {"neg_elbo": ("<=", 100.0)},
+        "vae-cnn": {"neg_elbo": ("<=", 95.0)},
+        "gan-mlp": GAN,
+        "gan-cnn": GAN,
+        "cgan-mlp": CGAN,
+        "cgan-cnn": CGAN,
+    }
+}
+BUDGET_S = {"mlp": 240, "cnn": 480}  # training time of a default run, 2 runs x 1 thread on 2 cores
+SHOWN = ("fid", "class_accuracy", "recall", "min_class_share", "neg_elbo")
+
+
+@dataclass
+class Outcome:
+    pair: str
+    status: str  # finished / failed
+    curve: list[tuple[float, dict[str, float]]]  # (training seconds, metrics) per evaluation
+    wall_s: float  # the whole process, evaluations included
+
+
+def meets(metrics: dict[str, float], targets: dict[str, tuple[str, float]]) -> bool:
+    def ok(name: str, op: str, bound: float) -> bool:
+        v = metrics.get(name)
+        return v is not None and (v >= bound if op == ">=" else v <= bound)
+
+    return bool(targets) and all(ok(k, op, b) for k, (op, b) in targets.items())
+
+
+def first_reached(curve, targets) -> float | None:
+    """Training seconds at the first evaluation that met every target; None: never."""
+    return next((t for t, m in curve if meets(m, targets)), None)
+
+
+def read_curve(run_dir: Path) -> list[tuple[float, dict[str, float]]]:
+    from genlab.trainers.tensorboard import read_scalars
+
+    scalars = read_scalars(run_dir)
+    seconds = dict(scalars.get("time/train_s", []))
+    rows: dict[int, dict[str, float]] = {}
+    for tag, points in scalars.items():
+        if tag.startswith("eval/"):
+            for step, value in points:
+                rows.setdefault(step, {})[tag.removeprefix("eval/")] = value
+    return [(seconds[s], rows[s]) for s in sorted(rows) if s in seconds]
+
+
+def launch(pairs, args, out: Path) -> list[Outcome]:
+    """Runs the pairs, args.jobs at a time; each writes to out/<pair> and out/<pair>.log."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    waiting, running, done = list(pairs), {}, {}
+    while waiting or running:
+        while waiting and len(running) < args.jobs:
+            pair = waiting.pop(0)
+            model, arch = pair.split("-")
+            cmd = [sys.executable, "-m", "genlab.train", f"model={model}", f"arch={arch}"]
+            cmd += [f"data={args.data}", f"threads={args.threads}", "trainer.progress=false"]
+            cmd += [f"trainer.eval_every={args.eval_every}", f"hydra.run.dir={out / pair}"]
+            cmd += args.set
+            log = open(out / f"{pair}.log", "w")  # noqa: SIM115 (closed when the job ends)
+            print(f"start {pair}: {' '.join(cmd[2:])}", file=sys.stderr, flush=True)
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+            running[pair] = (proc, log, time.perf_counter())
+        time.sleep(1)
+        for pair, (proc, log, t0) in list(running.items()):
+            if proc.poll() is not None:
+                log.close()
+                del running[pair]
+                status = "finished" if proc.returncode == 0 else "failed"
+                done[pair] = Outcome(pair, status, read_curve(out / pair), time.perf_counter() - t0)
+                print(f"{status} {pair} in {done[pair].wall_s:.0f} s", file=sys.stderr, flush=True)
+    return [done[p] for p in pairs]
+
+
+def _fmt(name: str, v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.2%}" if name in ("class_accuracy", "min_class_share") else f"{v:.3g}"
+
+
+def markdown(outcomes: list[Outcome], data: str, header: str) -> str:
+    targets = TARGETS.get(data, {})
+    cols = ["pair", "target", "reached at", "train s (budget)", *SHOWN, "status"]
+    lines = [header, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for o in outcomes:
+        want = targets.get(o.pair, {})
+        final = o.curve[-1][1] if o.curve else {}
+        reached = first_reached(o.curve, want)
+        train_s = o.curve[-1][0] if o.curve else None
+        budget = BUDGET_S[o.pair.split("-")[1]]
+        cells = [
+            o.pair,
+            ", ".join(f"{k} {op} {_fmt(k, b)}" for k, (op, b) in want.items()) or "none",
+            "-" if not want else (f"{reached:.0f} s" if reached is not None else "not reached"),
+            "-" if train_s is None else f"{train_s:.0f} ({budget})",
+            *(_fmt(k, final.get(k)) for k in SHOWN),
+            o.status,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(outcomes: list[Outcome], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [m for m in ("fid", "class_accuracy", "neg_elbo") if any(
+        m in metrics for o in outcomes for _, metrics in o.curve)]  # fmt: skip
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for ax, metric in zip(axes[0], panels, strict=True):
+        for o in outcomes:
+            points = [(t, m[metric]) for t, m in o.curve if metric in m]
+            if points:
+                ax.plot(*zip(*points, strict=True), marker="o", label=o.pair)
+        ax.set(xlabel="training time (s)", ylabel=metric, title=metric)
+        if metric == "fid":
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def parse_args(argv) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="genlab bench quality", description=__doc__.split("\n")[0] if __doc__ else None
+    )
+    p.add_argument("--pairs", default=",".join(PAIRS), help=f"comma list of {', '.join(PAIRS)}")
+    p.add_argument("--data", default="mnist", help="data set (mnist, fashion_mnist, ...)")
+    p.add_argument("--jobs", type=int, default=2, help="trainings side by side")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per training")
+    p.add_argument("--eval-every", type=int, default=2, help="epochs between measurements")
+    p.add_argument("--out", type=Path, help="default: outputs/bench/quality-<time>")
+    p.add_argument("--set", nargs="*", default=[], help="genlab overrides for every pair")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> list[Outcome]:
+    import platform
+
+    import torch
+
+    args = parse_args(argv)
+    pairs = [p.strip() for p in args.pairs.split(",") if p.strip()]
+    unknown = [p for p in pairs if p not in PAIRS]
+    if unknown:
+        sys.exit(f"error: --pairs {','.join(unknown)} is not known; choose from {', '.join(PAIRS)}")
+    for name, value in (("--jobs", args.jobs), ("--threads", args.threads)):
+        if value < 1:
+            sys.exit(f"error: {name}={value} is not allowed; give an integer >= 1")
+    if args.eval_every < 1:
+        sys.exit(f"error: --eval-every={args.eval_every} is not allowed; give an integer >= 1")
+    out = args.out or Path("outputs/bench") / time.strftime("quality-%Y-%m-%d_%H-%M-%S")
+    out.mkdir(parents=True, exist_ok=True)
+    outcomes = launch(pairs, args, out)
+    cpu = platform.processor() or platform.machine()
+    header = (
+        f"data={args.data}; {args.jobs} trainings side by side, {args.threads} torch thread(s) "
+        f"each, on {os.cpu_count()} cores ({cpu}); torch {torch.__version__}; measured every "
+        f"{args.eval_every} epochs; time = training only (evaluations excluded)"
+        + (f"; overrides: {' '.join(args.set)}" if args.set else "")
+    )
+    table = markdown(outcomes, args.data, header)
+    print(table, end="")
+    (out / "quality.md").write_text(table)
+    plot(outcomes, out / "quality.png")
+    print(f"wrote {out / 'quality.md'} and {out / 'quality.png'}", file=sys.stderr)
+    return outcomes
