@@ -1,5 +1,6 @@
 """G's EMA, spectral norm of D, two learning rates (TTUR) and learning-rate schedules."""
 
+import copy
 import math
 
 import pytest
@@ -27,7 +28,14 @@ def test_ema_warms_up_then_keeps_its_decay():
 
 def test_ema_averages_batchnorm_buffers_and_copies_at_first_update():
     g, _ = make_gan(
-        "mlp", (1, 8, 8), latent_dim=4, num_classes=0, minibatch_std=0, hidden=16, layers=2
+        "mlp",
+        (1, 8, 8),
+        latent_dim=4,
+        num_classes=0,
+        minibatch_std=0,
+        classifier=False,
+        hidden=16,
+        layers=2,
     )
     ema = make_ema(g, 0.99)
     assert not any(p.requires_grad for p in ema.parameters())
@@ -86,7 +94,16 @@ def top_singular_value(weight: torch.Tensor, transposed: bool = False) -> float:
 def test_spectral_norm_keeps_every_d_weight_near_one(arch):
     torch.manual_seed(0)
     _, d = make_gan(
-        arch, (1, 28, 28), 4, 10, minibatch_std=0, hidden=32, layers=2, channels=8, blocks=1
+        arch,
+        (1, 28, 28),
+        4,
+        10,
+        minibatch_std=0,
+        classifier=False,
+        hidden=32,
+        layers=2,
+        channels=8,
+        blocks=1,
     )
     apply_spectral_norm(d)
     kinds = torch.nn.Linear | torch.nn.Conv2d | torch.nn.Embedding
@@ -197,7 +214,45 @@ def test_minibatch_std_never_mixes_real_and_fake_images(compose_cfg, tmp_path, b
     step = make_trainer(cfg, tmp_path).model
     x, fake = torch.rand(batch, 1, 8, 8) * 2 - 1, torch.rand(batch, 1, 8, 8) * 2 - 1
     y = torch.arange(batch) % 10
-    d_real, d_fake = step._d_both(x, fake, y)
+    d_real, d_fake, _ = step._d_both(x, fake, y)
     with torch.no_grad():
         assert torch.allclose(d_real, step.D(x, y).float(), atol=1e-5)
         assert torch.allclose(d_fake, step.D(fake, y).float(), atol=1e-5)
+
+
+# --- auxiliary classifier (AC-GAN) -----------------------------------------------------------
+
+
+def test_the_auxiliary_classifier_learns_the_real_classes_and_g_is_rewarded_by_it(
+    compose_cfg, tmp_path
+):
+    step = make_trainer(compose_cfg(*GAN_RUN, "model.aux_classifier=1.0"), tmp_path).model
+    assert step.D.classifier.out_features == 10
+    x, fake, y = torch.rand(8, 1, 8, 8), torch.rand(8, 1, 8, 8), torch.arange(8)
+    _, _, classes = step._d_both(x, fake, y)
+    with torch.no_grad():
+        assert torch.allclose(classes, step.D(x, y, classes=True)[1], atol=1e-5)
+    after = {}
+    for weight in (1.0, 0.0):  # the same networks, optimisers and batch; with the class loss or not
+        other = copy.deepcopy(step)
+        other.aux_weight = weight
+        torch.manual_seed(0)
+        other.train_step(x, y, 0)
+        after[weight] = other
+    assert not torch.equal(after[1.0].D.classifier.weight, after[0.0].D.classifier.weight)
+    # with D frozen (lr 1e-30), G's update still differs: the class loss is in G's loss too
+    frozen = compose_cfg(*GAN_RUN, "model.aux_classifier=1.0", "optimizer.lr_d=1e-30")
+    step = make_trainer(frozen, tmp_path / "frozen").model
+    for weight in (1.0, 0.0):
+        other = copy.deepcopy(step)
+        other.aux_weight = weight
+        torch.manual_seed(0)
+        other.train_step(x, y, 0)
+        assert torch.equal(other.D.classifier.weight, step.D.classifier.weight)
+        after[weight] = other
+    assert not torch.equal(after[1.0].G.body.net[0].weight, after[0.0].G.body.net[0].weight)
+
+
+def test_the_auxiliary_classifier_needs_labels(compose_cfg, tmp_path):
+    with pytest.raises(ConfigError, match="model.aux_classifier=1.0 is not allowed with model=gan"):
+        make_trainer(compose_cfg("model=gan", "model.aux_classifier=1.0"), tmp_path)

@@ -23,7 +23,16 @@ def test_vae_shapes(arch, shape):
 @pytest.mark.parametrize("classes", [0, 10])
 def test_gan_shapes(arch, shape, classes):
     g, d = make_gan(
-        arch, shape, 6, classes, minibatch_std=0, hidden=32, layers=2, channels=8, blocks=1
+        arch,
+        shape,
+        6,
+        classes,
+        minibatch_std=0,
+        classifier=False,
+        hidden=32,
+        layers=2,
+        channels=8,
+        blocks=1,
     )
     y = torch.arange(4) % 10 if classes else None
     fake = g(torch.randn(4, 6), y)
@@ -34,7 +43,16 @@ def test_gan_shapes(arch, shape, classes):
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 def test_generator_images_stay_in_tanh_range_when_its_body_is_far_outside(arch):
     g, _ = make_gan(
-        arch, (1, 28, 28), 6, 0, minibatch_std=0, hidden=32, layers=2, channels=8, blocks=1
+        arch,
+        (1, 28, 28),
+        6,
+        0,
+        minibatch_std=0,
+        classifier=False,
+        hidden=32,
+        layers=2,
+        channels=8,
+        blocks=1,
     )
     with torch.no_grad():
         for p in g.parameters():
@@ -47,7 +65,14 @@ def test_generator_images_stay_in_tanh_range_when_its_body_is_far_outside(arch):
 
 def test_cnn_is_symmetric_and_normalises_after_g_first_layer():
     g, d = make_gan(
-        "cnn", (1, 28, 28), latent_dim=8, num_classes=0, minibatch_std=0, channels=8, blocks=1
+        "cnn",
+        (1, 28, 28),
+        latent_dim=8,
+        num_classes=0,
+        minibatch_std=0,
+        classifier=False,
+        channels=8,
+        blocks=1,
     )
     strided = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
     upsampling = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
@@ -60,7 +85,14 @@ def test_cnn_is_symmetric_and_normalises_after_g_first_layer():
 def test_cgan_label_changes_both_networks():
     torch.manual_seed(0)
     g, d = make_gan(
-        "mlp", (1, 28, 28), latent_dim=6, num_classes=10, minibatch_std=0, hidden=32, layers=2
+        "mlp",
+        (1, 28, 28),
+        latent_dim=6,
+        num_classes=10,
+        minibatch_std=0,
+        classifier=False,
+        hidden=32,
+        layers=2,
     )
     g.eval()
     z = torch.randn(2, 6)
@@ -80,7 +112,14 @@ def test_reparameterisation_lets_gradients_reach_mu_and_logvar():
 
 def test_cnn_blocks_deepen_both_networks_symmetrically():
     g, d = make_gan(
-        "cnn", (1, 28, 28), latent_dim=8, num_classes=0, minibatch_std=0, channels=8, blocks=3
+        "cnn",
+        (1, 28, 28),
+        latent_dim=8,
+        num_classes=0,
+        minibatch_std=0,
+        classifier=False,
+        channels=8,
+        blocks=3,
     )
     d_convs = [
         (m.in_channels, m.out_channels) for m in d.modules() if isinstance(m, torch.nn.Conv2d)

@@ -89,7 +89,9 @@ def run_tutorial(cfg: DictConfig, warmup: int, steps: int, seanie12: bool = Fals
             else:  # genlab's networks; D gives logits, the tutorial's D a probability
                 g, d = (
                     m.to(device)
-                    for m in make_gan(arch, shape, latent, classes, minibatch_std=0, **sizes)
+                    for m in make_gan(
+                        arch, shape, latent, classes, minibatch_std=0, classifier=False, **sizes
+                    )
                 )
 
                 def prob(x, y):

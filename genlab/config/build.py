@@ -120,8 +120,10 @@ def make_model(c: dict, data: ImageSet, device: torch.device):
             guard=guard,
         )
     classes = data.num_classes if family == "cgan" else 0
-    mbstd = c["model"]["minibatch_std"]
-    g, d = make_gan(arch, data.image_shape, latent, classes, minibatch_std=mbstd, **sizes)
+    mbstd, aux = c["model"]["minibatch_std"], c["model"]["aux_classifier"]
+    g, d = make_gan(
+        arch, data.image_shape, latent, classes, minibatch_std=mbstd, classifier=aux > 0, **sizes
+    )
     t, loss_cfg, o = c["trainer"], c["loss"], c["optimizer"]
     if c["model"]["spectral_norm"]:
         apply_spectral_norm(d)
@@ -150,6 +152,7 @@ def make_model(c: dict, data: ImageSet, device: torch.device):
         guard=guard,
         ema=c["model"]["ema"],
         d_group=mbstd,
+        aux_weight=aux,
     )
 
 

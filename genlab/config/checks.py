@@ -239,7 +239,8 @@ def training_scalars(family: str) -> tuple[str, ...]:
 
 
 def _validate_gan_extras(c: dict) -> None:
-    """The schedule, D's learning rate (TTUR), G's EMA decay, spectral norm, minibatch std."""
+    """The schedule, D's learning rate (TTUR), G's EMA decay and D's extras (spectral norm,
+    minibatch std, auxiliary classifier)."""
     from genlab.trainers.schedules import SCHEDULES
 
     o, m = c["optimizer"], c["model"]
@@ -252,6 +253,14 @@ def _validate_gan_extras(c: dict) -> None:
         raise ConfigError(f"model.ema={ema} is not allowed; give a decay in [0, 1) or null")
     if not isinstance(m["spectral_norm"], bool):
         raise ConfigError(f"model.spectral_norm={m['spectral_norm']} is not allowed; true or false")
+    aux = m["aux_classifier"]
+    if not (isinstance(aux, int | float) and not isinstance(aux, bool) and aux >= 0):
+        raise ConfigError(f"model.aux_classifier={aux} is not allowed; a loss weight >= 0 (0: off)")
+    if aux and m["name"] != "cgan":
+        raise ConfigError(
+            f"model.aux_classifier={aux} is not allowed with model={m['name']}; it needs "
+            "labels: model=cgan, or 0"
+        )
     group = m["minibatch_std"]
     if not (isinstance(group, int) and not isinstance(group, bool) and group >= 0):
         raise ConfigError(

@@ -41,12 +41,20 @@ def make_vae(arch: str, image_shape, latent_dim: int, **sizes) -> VAE:
 
 
 def make_gan(
-    arch: str, image_shape, latent_dim: int, num_classes: int, *, minibatch_std: int, **sizes
+    arch: str,
+    image_shape,
+    latent_dim: int,
+    num_classes: int,
+    *,
+    minibatch_std: int,
+    classifier: bool,
+    **sizes,
 ):
     """Returns (generator, discriminator); num_classes > 0 conditions both on the label;
-    minibatch_std > 0: D also sees its features' spread over groups of that many samples."""
+    minibatch_std > 0: D also sees its features' spread over groups of that many samples;
+    classifier: D also predicts the class (AC-GAN)."""
     body = make_decoder(arch, latent_dim + num_classes, image_shape, True, **sizes)
     generator = Generator(body, latent_dim, num_classes)
     encoder = make_encoder(arch, image_shape, LEAKY_RELU, **sizes)
-    discriminator = Discriminator(encoder, num_classes, minibatch_std)
+    discriminator = Discriminator(encoder, num_classes, minibatch_std, classifier)
     return generator, discriminator

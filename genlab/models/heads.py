@@ -4,6 +4,9 @@ Conditioning (cGAN): G sees [z, one_hot(y)] (Mirza & Osindero 2014); D is a proj
 discriminator, D(x, y) = w^T h(x) + embed(y)^T h(x) (Miyato & Koyama 2018), which works with
 every loss variant, including the critics of WGAN-GP and hinge.
 
+An auxiliary classifier (AC-GAN, Odena et al. 2017) may sit beside the projection: D also predicts
+the class of an image, so G can be rewarded for fakes whose class D recognises.
+
 Mode coverage (unconditional GANs): D may also see how varied its batch is, the minibatch standard
 deviation of its features (Karras et al. 2018, sec. 3), so a G that collapses is easy to spot.
 """
@@ -41,17 +44,22 @@ def minibatch_std(h: torch.Tensor, group: int) -> torch.Tensor:
 
 
 class Discriminator(nn.Module):
-    def __init__(self, body: nn.Module, num_classes: int, minibatch_std: int):
+    def __init__(self, body: nn.Module, num_classes: int, minibatch_std: int, classifier: bool):
         super().__init__()
         self.body = body  # (B, C, H, W) -> (B, body.out_dim)
         self.minibatch_std = minibatch_std  # group size; 0: off (D sees each sample alone)
         self.head = nn.Linear(body.out_dim + (minibatch_std > 0), 1)
         self.embed = nn.Embedding(num_classes, body.out_dim) if num_classes else None
+        self.classifier = nn.Linear(body.out_dim, num_classes) if classifier else None  # AC-GAN
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, y: torch.Tensor | None = None, classes: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """(B,) logits / critic scores; classes=True: also the (B, num_classes) class logits of
+        the auxiliary classifier."""
         h = self.body(x)
         feats = minibatch_std(h, self.minibatch_std) if self.minibatch_std else h
-        out = self.head(feats).squeeze(1)  # (B,) logits / critic scores
+        out = self.head(feats).squeeze(1)
         if self.embed is not None:
             out = out + (self.embed(y) * h).sum(dim=1)
-        return out
+        return (out, self.classifier(h)) if classes else out

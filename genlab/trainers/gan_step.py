@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from genlab.losses.adversarial import GANLoss, gradient_penalty
 from genlab.models.heads import Discriminator, Generator
@@ -32,6 +33,7 @@ class GANStep:
         guard: FiniteGuard,
         ema: float | None,  # G's EMA decay; None: no EMA
         d_group: int,  # D's minibatch std: the group size of its batch statistics; 0: none
+        aux_weight: float,  # AC-GAN: weight of the auxiliary class loss (cGAN); 0: none
     ):
         self.G, self.D, self.opt_g, self.opt_d = generator, discriminator, opt_g, opt_d
         self.precision, self.guard = precision, guard  # guard: NaN/Inf check before each update
@@ -39,7 +41,7 @@ class GANStep:
         self.g_steps, self.d_steps = g_steps, d_steps
         self.real_target = 1.0 - label_smoothing  # one-sided: fakes keep target 0
         self.gp_weight = gp_weight
-        self.d_group = d_group
+        self.d_group, self.aux_weight = d_group, aux_weight
         self.modules = {"generator": generator, "discriminator": discriminator}
         self.optimizers = {"generator": opt_g, "discriminator": opt_d}
         # G's EMA (decay `ema`; None: off) draws every sample: grids, metrics, genlab.sample
@@ -62,13 +64,23 @@ class GANStep:
     def _z(self, n: int, device) -> torch.Tensor:
         return self.prior.sample(n, self.G.latent_dim, device=device)
 
-    def _d_both(self, x, fake, y) -> tuple[torch.Tensor, torch.Tensor]:
-        """D on the real and the fake batch: (d_real, d_fake), float32 logits / scores. One
-        forward, unless a group of D's batch statistics would mix real and fake images."""
+    def _d(self, x, y) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's float32 logits / scores, and its class logits when it has a classifier (AC-GAN)."""
+        if not self.aux_weight:
+            return self.D(x, y).float(), None
+        out, classes = self.D(x, y, classes=True)
+        return out.float(), classes.float()
+
+    def _d_both(self, x, fake, y) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """D on the real and the fake batch: d_real, d_fake and the real images' class logits
+        (AC-GAN; else None). One forward, unless a group of D's batch statistics would mix real
+        and fake images."""
         if self.d_group and x.shape[0] % self.d_group:
-            return self.D(x, y).float(), self.D(fake, y).float()
-        both = self.D(torch.cat([x, fake]), None if y is None else torch.cat([y, y]))
-        return both.float().split(x.shape[0])
+            (d_real, classes), (d_fake, _) = self._d(x, y), self._d(fake, y)
+            return d_real, d_fake, classes
+        out, classes = self._d(torch.cat([x, fake]), None if y is None else torch.cat([y, y]))
+        d_real, d_fake = out.split(x.shape[0])
+        return d_real, d_fake, None if classes is None else classes[: x.shape[0]]
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         x = x * 2 - 1  # G ends in tanh: images in [-1, 1]
@@ -76,8 +88,10 @@ class GANStep:
         # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the variant's equivalent)
         with self.precision.autocast():
             fake = self.G(self._z(x.shape[0], x.device), y)
-            d_real, d_fake = self._d_both(x, fake.detach(), y)
+            d_real, d_fake, classes = self._d_both(x, fake.detach(), y)
         d_loss = self.loss.d_loss(d_real, d_fake, self.real_target)
+        if classes is not None:  # AC-GAN: D learns the classes of real images only
+            d_loss = d_loss + self.aux_weight * F.cross_entropy(classes, y)
         if self.loss.gradient_penalty:  # in float32: a second derivative
             fake32 = fake.detach().float()
             d_loss = d_loss + self.gp_weight * gradient_penalty(self.D, x, fake32, y)
@@ -92,8 +106,10 @@ class GANStep:
                     with self.precision.autocast():
                         if i > 0:
                             fake = self.G(self._z(x.shape[0], x.device), y)
-                        d_out = self.D(fake, y).float()
+                        d_out, classes = self._d(fake, y)
                     g_loss = self.loss.g_loss(d_out)
+                    if classes is not None:  # ... and G makes fakes D files under their class
+                        g_loss = g_loss + self.aux_weight * F.cross_entropy(classes, y)
                     if not self.guard({"g_loss": g_loss}):
                         break  # D's update of this batch (finite) stays
                     self.precision.update(g_loss, self.opt_g)
