@@ -104,6 +104,7 @@ def test_spectral_norm_keeps_every_d_weight_near_one(arch):
         layers=2,
         channels=8,
         blocks=1,
+        fc=0,
     )
     apply_spectral_norm(d)
     kinds = torch.nn.Linear | torch.nn.Conv2d | torch.nn.Embedding

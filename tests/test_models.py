@@ -10,7 +10,7 @@ SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64)]
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_vae_shapes(arch, shape):
-    vae = make_vae(arch, shape, latent_dim=5, hidden=32, layers=2, channels=8, blocks=1)
+    vae = make_vae(arch, shape, latent_dim=5, hidden=32, layers=2, channels=8, blocks=1, fc=0)
     x = torch.rand(4, *shape)
     logits, mu, logvar = vae(x)
     assert logits.shape == (4, *shape)
@@ -33,6 +33,7 @@ def test_gan_shapes(arch, shape, classes):
         layers=2,
         channels=8,
         blocks=1,
+        fc=0,
     )
     y = torch.arange(4) % 10 if classes else None
     fake = g(torch.randn(4, 6), y)
@@ -53,6 +54,7 @@ def test_generator_images_stay_in_tanh_range_when_its_body_is_far_outside(arch):
         layers=2,
         channels=8,
         blocks=1,
+        fc=0,
     )
     with torch.no_grad():
         for p in g.parameters():
@@ -73,6 +75,7 @@ def test_cnn_is_symmetric_and_normalises_after_g_first_layer():
         classifier=False,
         channels=8,
         blocks=1,
+        fc=0,
     )
     strided = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
     upsampling = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
@@ -120,6 +123,7 @@ def test_cnn_blocks_deepen_both_networks_symmetrically():
         classifier=False,
         channels=8,
         blocks=3,
+        fc=0,
     )
     d_convs = [
         (m.in_channels, m.out_channels) for m in d.modules() if isinstance(m, torch.nn.Conv2d)
@@ -134,3 +138,25 @@ def test_cnn_blocks_deepen_both_networks_symmetrically():
     assert g(torch.randn(2, 8)).shape == (2, 1, 28, 28) and d(torch.rand(2, 1, 28, 28)).shape == (
         2,
     )
+
+
+@pytest.mark.parametrize("family", ["gan", "vae"])
+def test_cnn_fc_adds_one_fully_connected_layer_each_side(family):
+    sizes = {"channels": 8, "blocks": 1, "fc": 40}
+    if family == "gan":
+        g, d = make_gan("cnn", (1, 28, 28), 6, 10, minibatch_std=0, classifier=False, **sizes)
+        decoder, encoder = g.body, d.body
+    else:
+        vae = make_vae("cnn", (1, 28, 28), latent_dim=6, **sizes)
+        decoder, encoder = vae.decoder, vae.encoder
+    first = [m for m in decoder.net if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in first] == [
+        (16 if family == "gan" else 6, 40),  # the latent (+ one-hot label) -> fc
+        (40, 16 * 7 * 7),
+    ]
+    last = [m for m in encoder.net if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in last] == [(16 * 7 * 7, 40)]
+    assert encoder.out_dim == 40
+    if family == "gan":
+        assert d(torch.rand(4, 1, 28, 28), torch.arange(4)).shape == (4,)
+        assert g(torch.randn(4, 6), torch.arange(4)).shape == (4, 1, 28, 28)

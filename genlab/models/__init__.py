@@ -20,7 +20,7 @@ def make_encoder(arch: str, image_shape, act, **sizes):
     if arch == "mlp":
         return MLPEncoder(image_shape, sizes["hidden"], sizes["layers"], act)
     if arch == "cnn":
-        return ConvEncoder(image_shape, sizes["channels"], act, sizes["blocks"])
+        return ConvEncoder(image_shape, sizes["channels"], act, sizes["blocks"], sizes["fc"])
     raise ValueError(f"unsupported arch {arch}")
 
 
@@ -29,7 +29,8 @@ def make_decoder(arch: str, in_dim: int, image_shape, batchnorm: bool, **sizes):
     if arch == "mlp":
         return MLPDecoder(in_dim, image_shape, sizes["hidden"], sizes["layers"], batchnorm)
     if arch == "cnn":
-        return ConvDecoder(in_dim, image_shape, sizes["channels"], batchnorm, sizes["blocks"])
+        c = sizes["channels"]
+        return ConvDecoder(in_dim, image_shape, c, batchnorm, sizes["blocks"], sizes["fc"])
     raise ValueError(f"unsupported arch {arch}")
 
 

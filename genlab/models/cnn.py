@@ -24,9 +24,12 @@ def levels(size: int) -> int:
 
 class ConvEncoder(nn.Module):
     """(B, C, H, W) -> (B, F): p stride-2 convs, channels c, 2c, 4c, ..., then flatten; each
-    level adds blocks - 1 3x3 convs at its resolution (deeper, same shape)."""
+    level adds blocks - 1 3x3 convs at its resolution (deeper, same shape); fc > 0 ends with a
+    fully connected layer of that width (F = fc), as InfoGAN's MNIST networks do."""
 
-    def __init__(self, image_shape, channels: int, act: Callable[[], nn.Module], blocks: int):
+    def __init__(
+        self, image_shape, channels: int, act: Callable[[], nn.Module], blocks: int, fc: int
+    ):
         super().__init__()
         c, h, w = image_shape
         p = levels(h)
@@ -38,27 +41,37 @@ class ConvEncoder(nn.Module):
                 layers += [nn.Conv2d(out, out, 3, 1, 1), act()]
             width = out
         layers.append(nn.Flatten())
-        self.net = nn.Sequential(*layers)
         self.out_dim = width * (h >> p) * (w >> p)  # state size: (c * 2^(p-1)) x h/2^p x w/2^p
+        if fc:
+            layers += [nn.Linear(self.out_dim, fc), act()]
+            self.out_dim = fc
+        self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
 
 class ConvDecoder(nn.Module):
-    """(B, in_dim) -> (B, C, H, W) pre-activation image; mirrors ConvEncoder (blocks - 1 3x3
-    convs at each level before its stride-2 transposed conv)."""
+    """(B, in_dim) -> (B, C, H, W) pre-activation image; mirrors ConvEncoder (fc > 0: a fully
+    connected layer of that width first; blocks - 1 3x3 convs at each level before its stride-2
+    transposed conv)."""
 
-    def __init__(self, in_dim: int, image_shape, channels: int, batchnorm: bool, blocks: int):
+    def __init__(
+        self, in_dim: int, image_shape, channels: int, batchnorm: bool, blocks: int, fc: int
+    ):
         super().__init__()
         c, h, w = image_shape
         p = levels(h)
         top = channels * 2 ** (p - 1)
         norm1 = nn.BatchNorm1d if batchnorm else nn.Identity
         norm2 = nn.BatchNorm2d if batchnorm else nn.Identity
-        layers = [
+        layers = []
+        if fc:
+            layers += [nn.Linear(in_dim, fc), norm1(fc), nn.ReLU()]
+            in_dim = fc
+        layers += [
             nn.Linear(in_dim, top * (h >> p) * (w >> p)),
-            norm1(top * (h >> p) * (w >> p)),  # the critical BN after G's first layer
+            norm1(top * (h >> p) * (w >> p)),  # the critical BN after G's first layers
             nn.ReLU(),
             nn.Unflatten(1, (top, h >> p, w >> p)),  # state size: top x h/2^p x w/2^p
         ]
