@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from genlab.config.build import make_trainer, to_dict
@@ -68,6 +69,31 @@ def test_presets_hold_their_sources_numbers(compose_cfg, preset):
     for key, value in EXPECTED[preset].items():
         group, name = key.split(".")
         assert c[group][name] == value, key
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_presets_drop_the_tuned_recipes(compose_cfg, preset):
+    """A preset is its source: no EMA, spectral norm, minibatch std or class loss it did not ask
+    for, and the model's own batch size and epochs where the source gives none."""
+    c = to_dict(compose_cfg(f"experiment={preset}", tiny=False))
+    m = c["model"]
+    assert (m["ema"], m["spectral_norm"], m["minibatch_std"], m["aux_classifier"]) == (
+        None, False, 0, 0
+    )  # fmt: skip
+    assert c["optimizer"]["schedule"] == "constant"
+
+
+@pytest.mark.parametrize("model", ["vae", "gan", "cgan"])
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_each_pair_gets_its_recipe(compose_cfg, model, arch):
+    """conf/recipe/<model>_<arch>.yaml applies to the bare pair, and the command line wins."""
+    recipe = Path(__file__).parents[1] / "conf" / "recipe" / f"{model}_{arch}.yaml"
+    tuned = yaml.safe_load(recipe.read_text())
+    c = to_dict(compose_cfg(f"model={model}", f"arch={arch}", tiny=False))
+    for group, values in tuned.items():
+        assert {k: c[group][k] for k in values} == values, group
+    c = to_dict(compose_cfg(f"model={model}", f"arch={arch}", "trainer.epochs=3", tiny=False))
+    assert c["trainer"]["epochs"] == 3
 
 
 def test_command_line_overrides_a_preset(compose_cfg):
