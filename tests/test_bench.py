@@ -69,7 +69,7 @@ def test_time_to_quality_is_the_first_evaluation_that_meets_every_target():
 def test_quality_bench_trains_each_pair_and_reports_its_curve(tmp_path):
     shrink = ["device=cpu", "data.size=64", "data.batch_size=16", "trainer.epochs=2"]
     shrink += ["++arch.hidden=16", "eval.n_samples=64", "eval.iw_samples=4"]
-    args = ["--pairs", "gan-mlp,vae-mlp", "--data", "synthetic", "--eval-every", "1"]
+    args = ["--pairs", "gan-mlp,vae-mlp", "--data", "synthetic", "--evals", "2"]
     outcomes = quality.main([*args, "--out", str(tmp_path), "--set", *shrink])
     assert [(o.pair, o.status) for o in outcomes] == [
         ("gan-mlp", "finished"),

@@ -4,22 +4,25 @@
     python -m genlab.bench quality --pairs gan-mlp,gan-cnn --data fashion_mnist
 
 Each pair runs `genlab train model=M arch=A trainer.eval_every=E` in its own process (--jobs side
-by side, --threads torch threads each). The trainer logs `time/train_s`, its wall time spent
-training with the evaluations taken out, at every evaluation, so the periodic measurements do not
-count towards the time a pair needed. Prints one markdown row per pair: when it first met every
-target, its final metrics and its training time against its budget; writes quality.md and
-quality.png (each metric against training time) in --out.
+by side, --threads torch threads each), E chosen so that each run is measured --evals times. The
+trainer logs `time/train_s`, its wall time spent training with the evaluations taken out, at every
+evaluation, so the periodic measurements do not count towards the time a pair needed. Prints one
+markdown row per pair: when it first met every target, its final metrics and its training time
+against its budget; writes quality.md and quality.png (each metric against training time) in --out.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from genlab.benchmark.runners import compose_config
 
 PAIRS = ("vae-mlp", "vae-cnn", "gan-mlp", "gan-cnn", "cgan-mlp", "cgan-cnn")
 CGAN = {"class_accuracy": (">=", 0.985), "fid": ("<=", 3.0), "recall": (">=", 0.5)}
@@ -80,10 +83,11 @@ def launch(pairs, args, out: Path) -> list[Outcome]:
         while waiting and len(running) < args.jobs:
             pair = waiting.pop(0)
             model, arch = pair.split("-")
-            cmd = [sys.executable, "-m", "genlab.train", f"model={model}", f"arch={arch}"]
-            cmd += [f"data={args.data}", f"threads={args.threads}", "trainer.progress=false"]
-            cmd += [f"trainer.eval_every={args.eval_every}", f"hydra.run.dir={out / pair}"]
-            cmd += args.set
+            overrides = [f"model={model}", f"arch={arch}", f"data={args.data}", *args.set]
+            epochs = compose_config(overrides).trainer.epochs
+            cmd = [sys.executable, "-m", "genlab.train", *overrides, f"threads={args.threads}"]
+            cmd += ["trainer.progress=false", f"hydra.run.dir={out / pair}"]
+            cmd.append(f"trainer.eval_every={max(1, math.ceil(epochs / args.evals))}")
             log = open(out / f"{pair}.log", "w")  # noqa: SIM115 (closed when the job ends)
             print(f"start {pair}: {' '.join(cmd[2:])}", file=sys.stderr, flush=True)
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -159,7 +163,7 @@ def parse_args(argv) -> argparse.Namespace:
     p.add_argument("--data", default="mnist", help="data set (mnist, fashion_mnist, ...)")
     p.add_argument("--jobs", type=int, default=2, help="trainings side by side")
     p.add_argument("--threads", type=int, default=1, help="torch threads per training")
-    p.add_argument("--eval-every", type=int, default=2, help="epochs between measurements")
+    p.add_argument("--evals", type=int, default=7, help="measurements per run (about)")
     p.add_argument("--out", type=Path, help="default: outputs/bench/quality-<time>")
     p.add_argument("--set", nargs="*", default=[], help="genlab overrides for every pair")
     return p.parse_args(argv)
@@ -175,19 +179,21 @@ def main(argv=None) -> list[Outcome]:
     unknown = [p for p in pairs if p not in PAIRS]
     if unknown:
         sys.exit(f"error: --pairs {','.join(unknown)} is not known; choose from {', '.join(PAIRS)}")
-    for name, value in (("--jobs", args.jobs), ("--threads", args.threads)):
+    for name, value in (
+        ("--jobs", args.jobs),
+        ("--threads", args.threads),
+        ("--evals", args.evals),
+    ):
         if value < 1:
             sys.exit(f"error: {name}={value} is not allowed; give an integer >= 1")
-    if args.eval_every < 1:
-        sys.exit(f"error: --eval-every={args.eval_every} is not allowed; give an integer >= 1")
     out = args.out or Path("outputs/bench") / time.strftime("quality-%Y-%m-%d_%H-%M-%S")
     out.mkdir(parents=True, exist_ok=True)
     outcomes = launch(pairs, args, out)
     cpu = platform.processor() or platform.machine()
     header = (
         f"data={args.data}; {args.jobs} trainings side by side, {args.threads} torch thread(s) "
-        f"each, on {os.cpu_count()} cores ({cpu}); torch {torch.__version__}; measured every "
-        f"{args.eval_every} epochs; time = training only (evaluations excluded)"
+        f"each, on {os.cpu_count()} cores ({cpu}); torch {torch.__version__}; each run measured "
+        f"~{args.evals} times; time = training only (evaluations excluded)"
         + (f"; overrides: {' '.join(args.set)}" if args.set else "")
     )
     table = markdown(outcomes, args.data, header)
