@@ -38,8 +38,10 @@ def minibatch_std(h: torch.Tensor, group: int) -> torch.Tensor:
     feature over its group of `group` consecutive samples, averaged over the features (groups
     shrink to divide B)."""
     g = math.gcd(group, h.shape[0])
-    std = h.float().unflatten(0, (-1, g)).var(dim=1, unbiased=False).add(1e-8).sqrt()
-    stat = std.mean(dim=1, keepdim=True).repeat_interleave(g, dim=0)  # (B, 1)
+    hg = h.float().unflatten(0, (-1, g))  # (B / g, g, F)
+    # by hand: Tensor.var's backward is ~8x slower on a CPU, a third of a small D's step
+    std = (hg - hg.mean(dim=1, keepdim=True)).square().mean(dim=1).add(1e-8).sqrt()
+    stat = std.mean(dim=1)[:, None, None].expand(-1, g, 1).reshape(-1, 1)  # (B, 1)
     return torch.cat([h, stat.to(h.dtype)], dim=1)
 
 
