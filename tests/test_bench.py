@@ -70,18 +70,22 @@ def test_quality_bench_trains_each_pair_and_reports_its_curve(tmp_path):
     shrink = ["device=cpu", "data.size=64", "data.batch_size=16", "trainer.epochs=2"]
     shrink += ["++arch.hidden=16", "eval.n_samples=64", "eval.iw_samples=4"]
     args = ["--pairs", "gan-mlp,vae-mlp", "--data", "synthetic", "--evals", "2"]
-    outcomes = quality.main([*args, "--out", str(tmp_path), "--set", *shrink])
-    assert [(o.pair, o.status) for o in outcomes] == [
-        ("gan-mlp", "finished"),
-        ("vae-mlp", "finished"),
+    also = ["--also", "model=gan arch=mlp loss=hinge"]  # one more run, held to gan-mlp's targets
+    outcomes = quality.main([*args, *also, "--out", str(tmp_path), "--set", *shrink])
+    assert [(o.name, o.pair, o.status) for o in outcomes] == [
+        ("gan-mlp", "gan-mlp", "finished"),
+        ("vae-mlp", "vae-mlp", "finished"),
+        ("model=gan arch=mlp loss=hinge", "gan-mlp", "finished"),
     ]
     for o in outcomes:
         seconds = [t for t, _ in o.curve]
         assert len(seconds) == 2 and 0 < seconds[0] < seconds[1] < o.wall_s  # one per epoch
     assert "fid" in outcomes[0].curve[-1][1] and "neg_elbo" in outcomes[1].curve[-1][1]
+    assert outcomes[2].curve[-1][1] != outcomes[0].curve[-1][1]  # the hinge run is its own
     table = (tmp_path / "quality.md").read_text()
     assert table.startswith("data=synthetic; 2 trainings side by side, 1 torch thread(s)")
     assert "| gan-mlp | none | - |" in table  # synthetic data has no targets
+    assert "| model=gan arch=mlp loss=hinge | none | - |" in table
     assert (tmp_path / "quality.png").stat().st_size > 0
 
 

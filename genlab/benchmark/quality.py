@@ -7,7 +7,7 @@ Each pair runs `genlab train model=M arch=A trainer.eval_every=E` in its own pro
 by side, --threads torch threads each), E chosen so that each run is measured --evals times. The
 trainer logs `time/train_s`, its wall time spent training with the evaluations taken out, at every
 evaluation, so the periodic measurements do not count towards the time a pair needed. Prints one
-markdown row per pair: when it first met every target, its final metrics and its training time
+markdown row per run: when it first met every target, its final metrics and its training time
 against its budget; writes quality.md and quality.png (each metric against training time) in --out.
 """
 
@@ -43,7 +43,8 @@ SHOWN = ("fid", "class_accuracy", "recall", "min_class_share", "neg_elbo")
 
 @dataclass
 class Outcome:
-    pair: str
+    name: str  # the row: a pair (gan-mlp) or extra overrides (experiment=seanie12_gan)
+    pair: str  # model-arch: whose targets and budget apply
     status: str  # finished / failed
     curve: list[tuple[float, dict[str, float]]]  # (training seconds, metrics) per evaluation
     wall_s: float  # the whole process, evaluations included
@@ -75,32 +76,38 @@ def read_curve(run_dir: Path) -> list[tuple[float, dict[str, float]]]:
     return [(seconds[s], rows[s]) for s in sorted(rows) if s in seconds]
 
 
-def launch(pairs, args, out: Path) -> list[Outcome]:
-    """Runs the pairs, args.jobs at a time; each writes to out/<pair> and out/<pair>.log."""
+def job(name: str, overrides: list[str], args) -> tuple[str, str, list[str]]:
+    """(row name, model-arch pair, the run's overrides, eval_every included)."""
+    overrides = [*overrides, f"data={args.data}", *args.set]
+    c = compose_config(overrides)
+    every = max(1, math.ceil(c.trainer.epochs / args.evals))
+    return name, f"{c.model.name}-{c.arch.name}", [*overrides, f"trainer.eval_every={every}"]
+
+
+def launch(jobs, args, out: Path) -> list[Outcome]:
+    """Runs the jobs, args.jobs at a time; each writes to out/<i>_<name> and its .log."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    waiting, running, done = list(pairs), {}, {}
+    waiting, running, done = list(enumerate(jobs)), {}, {}
     while waiting or running:
         while waiting and len(running) < args.jobs:
-            pair = waiting.pop(0)
-            model, arch = pair.split("-")
-            overrides = [f"model={model}", f"arch={arch}", f"data={args.data}", *args.set]
-            epochs = compose_config(overrides).trainer.epochs
+            i, (name, pair, overrides) = waiting.pop(0)
+            run_dir = out / f"{i}_{name.replace(' ', '_').replace('=', '-')}"
             cmd = [sys.executable, "-m", "genlab.train", *overrides, f"threads={args.threads}"]
-            cmd += ["trainer.progress=false", f"hydra.run.dir={out / pair}"]
-            cmd.append(f"trainer.eval_every={max(1, math.ceil(epochs / args.evals))}")
-            log = open(out / f"{pair}.log", "w")  # noqa: SIM115 (closed when the job ends)
-            print(f"start {pair}: {' '.join(cmd[2:])}", file=sys.stderr, flush=True)
+            cmd += ["trainer.progress=false", f"hydra.run.dir={run_dir}"]
+            log = open(run_dir.with_suffix(".log"), "w")  # noqa: SIM115 (closed when it ends)
+            print(f"start {name}: {' '.join(cmd[2:])}", file=sys.stderr, flush=True)
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-            running[pair] = (proc, log, time.perf_counter())
+            running[i] = (name, pair, run_dir, proc, log, time.perf_counter())
         time.sleep(1)
-        for pair, (proc, log, t0) in list(running.items()):
+        for i, (name, pair, run_dir, proc, log, t0) in list(running.items()):
             if proc.poll() is not None:
                 log.close()
-                del running[pair]
+                del running[i]
                 status = "finished" if proc.returncode == 0 else "failed"
-                done[pair] = Outcome(pair, status, read_curve(out / pair), time.perf_counter() - t0)
-                print(f"{status} {pair} in {done[pair].wall_s:.0f} s", file=sys.stderr, flush=True)
-    return [done[p] for p in pairs]
+                wall = time.perf_counter() - t0
+                done[i] = Outcome(name, pair, status, read_curve(run_dir), wall)
+                print(f"{status} {name} in {wall:.0f} s", file=sys.stderr, flush=True)
+    return [done[i] for i in range(len(jobs))]
 
 
 def _fmt(name: str, v: float | None) -> str:
@@ -111,7 +118,7 @@ def _fmt(name: str, v: float | None) -> str:
 
 def markdown(outcomes: list[Outcome], data: str, header: str) -> str:
     targets = TARGETS.get(data, {})
-    cols = ["pair", "target", "reached at", "train s (budget)", *SHOWN, "status"]
+    cols = ["run", "target", "reached at", "train s (budget)", *SHOWN, "status"]
     lines = [header, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for o in outcomes:
         want = targets.get(o.pair, {})
@@ -120,7 +127,7 @@ def markdown(outcomes: list[Outcome], data: str, header: str) -> str:
         train_s = o.curve[-1][0] if o.curve else None
         budget = BUDGET_S[o.pair.split("-")[1]]
         cells = [
-            o.pair,
+            o.name,
             ", ".join(f"{k} {op} {_fmt(k, b)}" for k, (op, b) in want.items()) or "none",
             "-" if not want else (f"{reached:.0f} s" if reached is not None else "not reached"),
             "-" if train_s is None else f"{train_s:.0f} ({budget})",
@@ -131,7 +138,7 @@ def markdown(outcomes: list[Outcome], data: str, header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(outcomes: list[Outcome], path: Path) -> None:
+def plot(outcomes: list[Outcome], data: str, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -144,8 +151,13 @@ def plot(outcomes: list[Outcome], path: Path) -> None:
         for o in outcomes:
             points = [(t, m[metric]) for t, m in o.curve if metric in m]
             if points:
-                ax.plot(*zip(*points, strict=True), marker="o", label=o.pair)
-        ax.set(xlabel="training time (s)", ylabel=metric, title=metric)
+                ax.plot(*zip(*points, strict=True), marker="o", label=o.name)
+        bounds = {
+            b for t in TARGETS.get(data, {}).values() for k, (_, b) in t.items() if k == metric
+        }
+        for b in sorted(bounds):  # the targets, dashed
+            ax.axhline(b, color="grey", linestyle="--", linewidth=1)
+        ax.set(xlabel="training time (s)", ylabel=metric, title=f"{metric} (dashed: targets)")
         if metric == "fid":
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
@@ -165,7 +177,14 @@ def parse_args(argv) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="torch threads per training")
     p.add_argument("--evals", type=int, default=7, help="measurements per run (about)")
     p.add_argument("--out", type=Path, help="default: outputs/bench/quality-<time>")
-    p.add_argument("--set", nargs="*", default=[], help="genlab overrides for every pair")
+    p.add_argument("--set", nargs="*", default=[], help="genlab overrides for every run")
+    p.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        help="one more run beside the pairs, its overrides in one string (repeatable), e.g. "
+        "'experiment=seanie12_gan trainer.epochs=20'; held to its model-arch pair's targets",
+    )
     return p.parse_args(argv)
 
 
@@ -188,7 +207,9 @@ def main(argv=None) -> list[Outcome]:
             sys.exit(f"error: {name}={value} is not allowed; give an integer >= 1")
     out = args.out or Path("outputs/bench") / time.strftime("quality-%Y-%m-%d_%H-%M-%S")
     out.mkdir(parents=True, exist_ok=True)
-    outcomes = launch(pairs, args, out)
+    jobs = [job(p, [f"model={p.split('-')[0]}", f"arch={p.split('-')[1]}"], args) for p in pairs]
+    jobs += [job(extra, extra.split(), args) for extra in args.also]
+    outcomes = launch(jobs, args, out)
     cpu = platform.processor() or platform.machine()
     header = (
         f"data={args.data}; {args.jobs} trainings side by side, {args.threads} torch thread(s) "
@@ -199,6 +220,6 @@ def main(argv=None) -> list[Outcome]:
     table = markdown(outcomes, args.data, header)
     print(table, end="")
     (out / "quality.md").write_text(table)
-    plot(outcomes, out / "quality.png")
+    plot(outcomes, args.data, out / "quality.png")
     print(f"wrote {out / 'quality.md'} and {out / 'quality.png'}", file=sys.stderr)
     return outcomes
