@@ -89,6 +89,9 @@ def test_quality_bench_trains_each_pair_and_reports_its_curve(tmp_path):
     assert (tmp_path / "quality.png").stat().st_size > 0
 
 
-def test_quality_bench_refuses_an_unknown_pair(tmp_path):
+def test_quality_bench_refuses_an_unknown_pair_or_override_in_one_line(tmp_path):
     with pytest.raises(SystemExit, match="--pairs gan-rnn is not known"):
         quality.main(["--pairs", "gan-rnn", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="error: model.nope=1: .*model.nope") as e:
+        quality.main(["--pairs", "gan-mlp", "--also", "model.nope=1", "--out", str(tmp_path)])
+    assert "\n" not in str(e.value.code)

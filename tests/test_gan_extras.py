@@ -209,7 +209,7 @@ def test_minibatch_std_appends_each_groups_spread_and_keeps_groups_apart():
     assert minibatch_std(h[:6], 4)[:, 5].unique().numel() == 3  # groups shrink to divide 6: 2
 
 
-@pytest.mark.parametrize("batch", [8, 6])  # 8: one forward of real + fake; 6: two forwards
+@pytest.mark.parametrize("batch", [8, 6])  # groups of 4; at 6 they shrink to 2 (dividing 6)
 def test_minibatch_std_never_mixes_real_and_fake_images(compose_cfg, tmp_path, batch):
     cfg = compose_cfg(*GAN_RUN, "model.minibatch_std=4", f"data.batch_size={batch}")
     step = make_trainer(cfg, tmp_path).model

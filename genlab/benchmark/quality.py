@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genlab.benchmark.runners import compose_config
+from genlab.errors import first_line
 
 PAIRS = ("vae-mlp", "vae-cnn", "gan-mlp", "gan-cnn", "cgan-mlp", "cgan-cnn")
 CGAN = {"class_accuracy": (">=", 0.985), "fid": ("<=", 3.0), "recall": (">=", 0.5)}
@@ -79,7 +80,10 @@ def read_curve(run_dir: Path) -> list[tuple[float, dict[str, float]]]:
 def job(name: str, overrides: list[str], args) -> tuple[str, str, list[str]]:
     """(row name, model-arch pair, the run's overrides, eval_every included)."""
     overrides = [*overrides, f"data={args.data}", *args.set]
-    c = compose_config(overrides)
+    try:
+        c = compose_config(overrides)
+    except Exception as e:  # Hydra's own errors: an unknown key or choice
+        sys.exit(f"error: {name}: {first_line(e)}")
     every = max(1, math.ceil(c.trainer.epochs / args.evals))
     return name, f"{c.model.name}-{c.arch.name}", [*overrides, f"trainer.eval_every={every}"]
 

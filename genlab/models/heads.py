@@ -55,12 +55,17 @@ class Discriminator(nn.Module):
         self.classifier = nn.Linear(body.out_dim, num_classes) if classifier else None  # AC-GAN
 
     def forward(
-        self, x: torch.Tensor, y: torch.Tensor | None = None, classes: bool = False
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor | None = None,
+        classes: bool = False,
+        group: int | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """(B,) logits / critic scores; classes=True: also the (B, num_classes) class logits of
-        the auxiliary classifier."""
+        the auxiliary classifier. group: the minibatch-std group size for this call (a real and
+        a fake batch in one forward need one that divides each half)."""
         h = self.body(x)
-        feats = minibatch_std(h, self.minibatch_std) if self.minibatch_std else h
+        feats = minibatch_std(h, group or self.minibatch_std) if self.minibatch_std else h
         out = self.head(feats).squeeze(1)
         if self.embed is not None:
             out = out + (self.embed(y) * h).sum(dim=1)

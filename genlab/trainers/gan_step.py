@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -32,7 +34,7 @@ class GANStep:
         precision: Precision,
         guard: FiniteGuard,
         ema: float | None,  # G's EMA decay; None: no EMA
-        d_group: int,  # D's minibatch std: the group size of its batch statistics; 0: none
+        d_group: int,  # D's minibatch-std group size; 0: none
         aux_weight: float,  # AC-GAN: weight of the auxiliary class loss (cGAN); 0: none
     ):
         self.G, self.D, self.opt_g, self.opt_d = generator, discriminator, opt_g, opt_d
@@ -64,23 +66,24 @@ class GANStep:
     def _z(self, n: int, device) -> torch.Tensor:
         return self.prior.sample(n, self.G.latent_dim, device=device)
 
-    def _d(self, x, y) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _d(self, x, y, group: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """D's float32 logits / scores, and its class logits when it has a classifier (AC-GAN)."""
+        kwargs = {"group": group} if group else {}
         if not self.aux_weight:
-            return self.D(x, y).float(), None
-        out, classes = self.D(x, y, classes=True)
+            return self.D(x, y, **kwargs).float(), None
+        out, classes = self.D(x, y, classes=True, **kwargs)
         return out.float(), classes.float()
 
     def _d_both(self, x, fake, y) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """D on the real and the fake batch: d_real, d_fake and the real images' class logits
-        (AC-GAN; else None). One forward, unless a group of D's batch statistics would mix real
-        and fake images."""
-        if self.d_group and x.shape[0] % self.d_group:
-            (d_real, classes), (d_fake, _) = self._d(x, y), self._d(fake, y)
-            return d_real, d_fake, classes
-        out, classes = self._d(torch.cat([x, fake]), None if y is None else torch.cat([y, y]))
-        d_real, d_fake = out.split(x.shape[0])
-        return d_real, d_fake, None if classes is None else classes[: x.shape[0]]
+        """D on the real and the fake batch in one forward: d_real, d_fake and the real images'
+        class logits (AC-GAN; else None). D's minibatch-std groups divide each half, so no group
+        mixes real and fake images."""
+        n = x.shape[0]
+        group = math.gcd(self.d_group, n) if self.d_group else None
+        both = torch.cat([x, fake]), None if y is None else torch.cat([y, y])
+        out, classes = self._d(*both, group=group)
+        d_real, d_fake = out.split(n)
+        return d_real, d_fake, None if classes is None else classes[:n]
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         x = x * 2 - 1  # G ends in tanh: images in [-1, 1]
