@@ -9,7 +9,7 @@ import torch
 from genlab.config.build import device_defaults, fast_paths, make_trainer, to_dict
 from genlab.errors import ConfigError
 
-SMALL = ["data.size=32", "optimizer.lr=1e-3"]
+SMALL = ["data.size=32", "optimizer.lr=1e-3", "~recipe"]  # the textbook models' numerics
 PLAIN = ["device.precision=32", "device.compile=false", "device.channels_last=false"]
 
 
@@ -19,7 +19,11 @@ def two_steps(compose_cfg, tmp_path, *overrides, joint_d=True):
     trainer = make_trainer(compose_cfg(*SMALL, width, *PLAIN, *overrides), tmp_path)
     model = trainer.model
     if not joint_d:  # D on the real and the fake batch in two passes, as the textbook step does
-        model._d_both = lambda x, fake, y: (model.D(x, y).float(), model.D(fake, y).float())
+        model._d_both = lambda x, fake, y: (
+            model.D(x, y).float(),
+            model.D(fake, y).float(),
+            None,
+        )
     losses = []
     for step, (x, y) in zip(range(2), trainer.loader.epoch(0), strict=False):
         torch.manual_seed(step)  # the same z / reparameterisation noise on both sides

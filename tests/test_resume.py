@@ -31,10 +31,12 @@ SHORT = [
 
 
 def logged(run_dir) -> dict[str, list]:
-    """Every scalar and image tag -> [(step, value)] as TensorBoard shows it (after purges)."""
+    """Every scalar and image tag -> [(step, value)] as TensorBoard shows it (after purges); the
+    training clock (time/train_s) by its steps only: wall time is never bit-equal."""
     acc = EventAccumulator(str(run_dir), size_guidance={"images": 0, "scalars": 0})
     acc.Reload()
     out = {t: [(e.step, e.value) for e in acc.Scalars(t)] for t in acc.Tags()["scalars"]}
+    out.update({t: [(s, None) for s, _ in v] for t, v in out.items() if t.startswith("time/")})
     out.update({t: [(e.step, None) for e in acc.Images(t)] for t in acc.Tags()["images"]})
     return out
 
