@@ -30,6 +30,7 @@ ARGS = [
     "trainer.log_every=1",
     "trainer.progress=false",
     "eval.at_end=false",
+    "optimizer.schedule=constant",  # the VAE recipe's cosine: its horizon is the first launch's
 ]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 
