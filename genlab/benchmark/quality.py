@@ -179,7 +179,7 @@ def parse_args(argv) -> argparse.Namespace:
     p.add_argument("--data", default="mnist", help="data set (mnist, fashion_mnist, ...)")
     p.add_argument("--jobs", type=int, default=2, help="trainings side by side")
     p.add_argument("--threads", type=int, default=1, help="torch threads per training")
-    p.add_argument("--evals", type=int, default=7, help="measurements per run (about)")
+    p.add_argument("--evals", type=int, default=6, help="measurements per run (about)")
     p.add_argument("--out", type=Path, help="default: outputs/bench/quality-<time>")
     p.add_argument("--set", nargs="*", default=[], help="genlab overrides for every run")
     p.add_argument(
