@@ -19,6 +19,21 @@ def test_vae_shapes(arch, shape):
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_vae_activation_reaches_every_hidden_layer_of_both_networks(arch):
+    sizes = {"hidden": 16, "layers": 2, "channels": 4, "blocks": 2, "fc": 8}
+    for name, kind in [("relu", torch.nn.ReLU), ("silu", torch.nn.SiLU)]:
+        vae = make_vae(arch, (1, 28, 28), 5, name, **sizes)
+        for net in (vae.encoder, vae.decoder):
+            acts = [m for m in net.modules() if not list(m.children()) and not m._parameters]
+            acts = [
+                m
+                for m in acts
+                if not isinstance(m, torch.nn.Flatten | torch.nn.Unflatten | torch.nn.Identity)
+            ]
+            assert acts and all(type(m) is kind for m in acts), (name, acts)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("classes", [0, 10])
 def test_gan_shapes(arch, shape, classes):

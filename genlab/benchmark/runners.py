@@ -77,7 +77,7 @@ def run_tutorial(cfg: DictConfig, warmup: int, steps: int, seanie12: bool = Fals
         loader = tutorial.tutorial_loader(c["data"]["name"], c["data"].get("root"), batch, data)
         shape = data.image_shape
         if family == "vae":
-            vae = make_vae(arch, shape, latent, **sizes).to(device)
+            vae = make_vae(arch, shape, latent, c["model"]["activation"], **sizes).to(device)
             opt = torch.optim.Adam(vae.parameters(), **adam)
             tutorial.train_vae(vae, loader, opt, clock, device)
         else:

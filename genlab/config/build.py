@@ -105,7 +105,8 @@ def make_model(c: dict, data: ImageSet, device: torch.device):
     p = c["prior"]
     prior = Prior(p["name"], p.get("low"), p.get("high"))
     if family == "vae":
-        vae = speed_up(make_vae(arch, data.image_shape, latent, **sizes).to(device), fast)
+        act = c["model"]["activation"]
+        vae = speed_up(make_vae(arch, data.image_shape, latent, act, **sizes).to(device), fast)
         settings = {k: v for k, v in c["loss"].items() if k not in ("name", "sigma")}
         loss = VAELoss(c["loss"]["name"], **settings, sigma=c["loss"].get("sigma"))  # gaussian's
         fixed_x = data.images[:32].to(device).float() / 255

@@ -8,7 +8,7 @@ import math
 from genlab.data import DATASETS
 from genlab.errors import ConfigError
 from genlab.losses import GAN_LOSSES, VAE_LOSSES
-from genlab.models import ARCHS
+from genlab.models import ACTIVATIONS, ARCHS
 from genlab.models.priors import PRIORS
 from genlab.trainers.nan_guard import NAN_POLICIES
 from genlab.trainers.precision import PRECISIONS
@@ -72,6 +72,8 @@ def _validate(c: dict) -> None:
             raise ConfigError(f"device.{key}={d[key]} is not allowed; choose true, false or auto")
     check_fit(c)
     positive("model.latent_dim", c["model"]["latent_dim"])
+    if c["model"]["name"] == "vae":
+        one_of("model.activation", c["model"]["activation"], ACTIVATIONS)
     positive("data.batch_size", c["data"]["batch_size"])
     positive("optimizer.lr", c["optimizer"]["lr"], float)
     t = c["trainer"]

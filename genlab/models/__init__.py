@@ -13,6 +13,14 @@ from genlab.models.mlp import MLPDecoder, MLPEncoder
 
 ARCHS = ("mlp", "cnn")
 LEAKY_RELU = partial(nn.LeakyReLU, 0.2)  # the discriminator's activation (DCGAN)
+# the VAE's hidden activation, by `model.activation`; the GANs keep DCGAN's ReLU G and leaky D
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "silu": nn.SiLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "leaky_relu": LEAKY_RELU,
+}
 
 
 def make_encoder(arch: str, image_shape, act, **sizes):
@@ -24,20 +32,22 @@ def make_encoder(arch: str, image_shape, act, **sizes):
     raise ValueError(f"unsupported arch {arch}")
 
 
-def make_decoder(arch: str, in_dim: int, image_shape, batchnorm: bool, **sizes):
-    """latent -> pre-activation image."""
+def make_decoder(arch: str, in_dim: int, image_shape, batchnorm: bool, act, **sizes):
+    """latent -> pre-activation image; act() makes each activation layer."""
     if arch == "mlp":
-        return MLPDecoder(in_dim, image_shape, sizes["hidden"], sizes["layers"], batchnorm)
+        return MLPDecoder(in_dim, image_shape, sizes["hidden"], sizes["layers"], batchnorm, act)
     if arch == "cnn":
-        c = sizes["channels"]
-        return ConvDecoder(in_dim, image_shape, c, batchnorm, sizes["blocks"], sizes["fc"])
+        c, blocks, fc = sizes["channels"], sizes["blocks"], sizes["fc"]
+        return ConvDecoder(in_dim, image_shape, c, batchnorm, act, blocks, fc)
     raise ValueError(f"unsupported arch {arch}")
 
 
-def make_vae(arch: str, image_shape, latent_dim: int, **sizes) -> VAE:
-    """sizes: hidden and layers (mlp) or channels and blocks (cnn), as in arch/<arch>.yaml."""
-    encoder = make_encoder(arch, image_shape, nn.ReLU, **sizes)
-    decoder = make_decoder(arch, latent_dim, image_shape, False, **sizes)
+def make_vae(arch: str, image_shape, latent_dim: int, activation: str = "relu", **sizes) -> VAE:
+    """sizes: hidden and layers (mlp) or channels, blocks and fc (cnn), as in arch/<arch>.yaml;
+    activation: one of ACTIVATIONS, in the encoder and the decoder."""
+    act = ACTIVATIONS[activation]
+    encoder = make_encoder(arch, image_shape, act, **sizes)
+    decoder = make_decoder(arch, latent_dim, image_shape, False, act, **sizes)
     return VAE(encoder, decoder, latent_dim)
 
 
@@ -54,7 +64,7 @@ def make_gan(
     """Returns (generator, discriminator); num_classes > 0 conditions both on the label;
     minibatch_std > 0: D also sees its features' spread over groups of that many samples;
     classifier: D also predicts the class (AC-GAN)."""
-    body = make_decoder(arch, latent_dim + num_classes, image_shape, True, **sizes)
+    body = make_decoder(arch, latent_dim + num_classes, image_shape, True, nn.ReLU, **sizes)
     generator = Generator(body, latent_dim, num_classes)
     encoder = make_encoder(arch, image_shape, LEAKY_RELU, **sizes)
     discriminator = Discriminator(encoder, num_classes, minibatch_std, classifier)

@@ -57,7 +57,14 @@ class ConvDecoder(nn.Module):
     transposed conv)."""
 
     def __init__(
-        self, in_dim: int, image_shape, channels: int, batchnorm: bool, blocks: int, fc: int
+        self,
+        in_dim: int,
+        image_shape,
+        channels: int,
+        batchnorm: bool,
+        act: Callable[[], nn.Module],
+        blocks: int,
+        fc: int,
     ):
         super().__init__()
         c, h, w = image_shape
@@ -67,22 +74,22 @@ class ConvDecoder(nn.Module):
         norm2 = nn.BatchNorm2d if batchnorm else nn.Identity
         layers = []
         if fc:
-            layers += [nn.Linear(in_dim, fc), norm1(fc), nn.ReLU()]
+            layers += [nn.Linear(in_dim, fc), norm1(fc), act()]
             in_dim = fc
         layers += [
             nn.Linear(in_dim, top * (h >> p) * (w >> p)),
             norm1(top * (h >> p) * (w >> p)),  # the critical BN after G's first layers
-            nn.ReLU(),
+            act(),
             nn.Unflatten(1, (top, h >> p, w >> p)),  # state size: top x h/2^p x w/2^p
         ]
         width = top
         for i in reversed(range(p)):
             for _ in range(blocks - 1):
-                layers += [nn.Conv2d(width, width, 3, 1, 1), norm2(width), nn.ReLU()]
+                layers += [nn.Conv2d(width, width, 3, 1, 1), norm2(width), act()]
             if i == 0:
                 break
             out = channels * 2 ** (i - 1)
-            layers += [nn.ConvTranspose2d(width, out, 4, 2, 1), norm2(out), nn.ReLU()]
+            layers += [nn.ConvTranspose2d(width, out, 4, 2, 1), norm2(out), act()]
             width = out
         layers.append(nn.ConvTranspose2d(width, c, 4, 2, 1))  # state size: c x h x w
         self.net = nn.Sequential(*layers)

@@ -28,14 +28,22 @@ class MLPEncoder(nn.Module):
 class MLPDecoder(nn.Module):
     """(B, in_dim) -> (B, C, H, W) pre-activation image."""
 
-    def __init__(self, in_dim: int, image_shape, hidden: int, layers: int, batchnorm: bool):
+    def __init__(
+        self,
+        in_dim: int,
+        image_shape,
+        hidden: int,
+        layers: int,
+        batchnorm: bool,
+        act: Callable[[], nn.Module],
+    ):
         super().__init__()
         blocks, width = [], in_dim
         for i in range(layers):
             blocks.append(nn.Linear(width, hidden))
             if batchnorm and i == 0:  # the critical BN: right after G's first layer (CS4243 tricks)
                 blocks.append(nn.BatchNorm1d(hidden))
-            blocks.append(nn.ReLU())
+            blocks.append(act())
             width = hidden
         blocks += [nn.Linear(width, math.prod(image_shape)), nn.Unflatten(1, tuple(image_shape))]
         self.net = nn.Sequential(*blocks)
