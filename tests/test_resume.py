@@ -156,6 +156,24 @@ def test_finished_run_resumes_to_nothing_and_can_be_extended(compose_cfg, tmp_pa
     assert steps == list(range(1, 25))
 
 
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+def test_a_finished_run_trained_on_stretches_its_schedule_over_the_new_length(
+    compose_cfg, tmp_path, schedule
+):
+    """18 steps, then on to 36: from step 19 the rates are those of a run launched for 36 (the
+    old schedule would sit at 0 (linear) or climb back up (cosine) instead)."""
+    run = ["model=vae", *SHORT, f"optimizer.schedule={schedule}", "trainer.log_every=1"]
+    train(compose_cfg(*run), tmp_path / "extended")
+    train(compose_cfg(*run, "trainer.epochs=6"), tmp_path / "extended", resume=True)
+    train(compose_cfg(*run, "trainer.epochs=6"), tmp_path / "launched")
+    extended = logged(tmp_path / "extended")["train/lr_vae"]
+    launched = logged(tmp_path / "launched")["train/lr_vae"]
+    assert extended[17][1] == pytest.approx(0.0, abs=1e-12)  # the first run's end
+    assert [s for s, _ in extended] == [s for s, _ in launched] == list(range(1, 37))
+    assert [v for _, v in extended[18:]] == pytest.approx([v for _, v in launched[18:]])
+    assert launched[18][1] > 1e-4
+
+
 # --- through the command line --------------------------------------------------------------
 CLI_RUN = ["data=synthetic", "device=cpu", "trainer.progress=false", "trainer.log_every=1"]
 

@@ -21,6 +21,7 @@ from genlab.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, 
 from genlab.runs.hparams import read_metrics_step, record_final
 from genlab.trainers import distributed
 from genlab.trainers.health import HealthWatch
+from genlab.trainers.schedules import stretch
 from genlab.trainers.signals import Interrupted, StopOnSignals
 from genlab.trainers.tensorboard import RunLogger
 
@@ -109,6 +110,7 @@ class Trainer:
             o.load_state_dict(state["optimizers"][k])
         for k, sched in self.schedulers.items():
             sched.load_state_dict(state["schedulers"][k])
+            stretch(sched, self.total_steps)  # trained on with more epochs: over the new length
         if hasattr(self.model, "load_extra_state"):
             self.model.load_extra_state(state["extra"])
         self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
