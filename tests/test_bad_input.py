@@ -57,7 +57,7 @@ BAD = [
         "loss.sigma cannot go with loss=bernoulli",
     ),
     (["model=vae", "loss=gaussian", "loss.sigma=0"], "loss.sigma=0 is not allowed; it must be a n"),
-    (["model=vae", "model.activation=tanh"], "model.activation=tanh is not known; choose one of re"),
+    (["model=vae", "model.activation=tanh"], "model.activation=tanh is not known; choose one"),
 ]
 if not torch.cuda.is_available():
     BAD.append(
