@@ -1,0 +1,87 @@
+"""Count the hops between rooms on the path of one command, as docs/architecture.md reports them.
+
+    python scripts/count_hops.py                      # genlab train model=cgan arch=cnn, tiny data
+    python scripts/count_hops.py model=vae arch=mlp   # another pair
+
+Runs `genlab train` in this process on tiny synthetic data (a second time, so that the data set's
+classifier is already trained) under a profiler and records every call from a function of one
+genlab module into a function of another (through any frames of torch or Hydra in between, such
+as nn.Module.__call__ or Hydra's callbacks). A room is a folder under genlab/ (config, trainers,
+...); the top-level modules are the commands (train.py, api.py, ...), except errors.py. A hop is
+a distinct (calling module, called module) pair whose rooms differ: the edges a reader follows
+from one room into another. Prints the count and the list, in the order they were first taken.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+TINY = [
+    "data=synthetic", "data.size=64", "data.batch_size=16", "device=cpu", "trainer.epochs=1",
+    "trainer.progress=false", "eval.n_samples=64", "eval.iw_samples=2",
+]  # fmt: skip
+
+
+def room(path: str, package: Path) -> str | None:
+    """The room of a source file of the package, or None for a file outside it."""
+    try:
+        parts = Path(path).resolve().relative_to(package).parts
+    except ValueError:
+        return None
+    if len(parts) > 1:
+        return parts[0]
+    return "errors" if parts[0] == "errors.py" else "commands"
+
+
+def trace(args: list[str]) -> list[tuple[str, str]]:
+    import importlib
+
+    import genlab
+
+    train = importlib.import_module("genlab.train")  # the command, not the API's train()
+
+    package = Path(genlab.__file__).resolve().parent
+    edges: dict[tuple[str, str], None] = {}
+
+    def profile(frame, event, arg):
+        if event != "call" or room(frame.f_code.co_filename, package) is None:
+            return
+        callee, back = frame.f_code.co_filename, frame.f_back
+        while back is not None and room(back.f_code.co_filename, package) is None:
+            back = back.f_back  # through torch's and Hydra's frames (nn.Module.__call__, ...)
+        if back is None:
+            return
+        caller = back.f_code.co_filename
+        a, b = room(caller, package), room(callee, package)
+        if a != b:
+            rel = lambda p: str(Path(p).resolve().relative_to(package.parent))  # noqa: E731
+            edges.setdefault((rel(caller), rel(callee)), None)
+
+    sys.setprofile(profile)
+    try:
+        train.cli(args)
+    except SystemExit as e:
+        if e.code:
+            raise
+    finally:
+        sys.setprofile(None)
+    return list(edges)
+
+
+def main(argv: list[str]) -> None:
+    pair = argv or ["model=cgan", "arch=cnn"]
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("GENLAB_DATA", str(Path(tmp) / "data"))
+        runs = [f"hydra.run.dir={Path(tmp) / name}" for name in ("warm", "counted")]
+        trace([*pair, *TINY, runs[0]])  # trains the synthetic set's classifier: not the path
+        edges = trace([*pair, *TINY, runs[1]])
+    for caller, callee in edges:
+        print(f"{caller} -> {callee}")
+    print(f"{len(edges)} hops between rooms: genlab train {' '.join(pair)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
