@@ -26,15 +26,16 @@ from torchvision.utils import make_grid
 
 from genlab.config import CONF_DIR
 from genlab.config.build import load_run, make_device, make_evaluator, make_trainer
-from genlab.config.command_line import check_presets, one_line, resume_args
+from genlab.cli.one_line import one_line
+from genlab.cli.overrides import check_presets, resume_args
 from genlab.config.resume import resumed_config
 from genlab.errors import ConfigError
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.directory import check_new_run_dir
 from genlab.runs.generate import balanced_labels, interpolation, sample, to_uint8
-from genlab.runs.hparams import write_metrics
+from genlab.logging.metrics_json import write_metrics
 from genlab.runs.status import JobRecord, read_status
-from genlab.trainers.tensorboard import read_scalars
+from genlab.logging.tensorboard import read_scalars
 
 
 def train(*overrides: str, run_dir: str | Path | None = None) -> Run:

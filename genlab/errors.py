@@ -1,10 +1,12 @@
 """What genlab raises on purpose. Each message is one line that names the bad value (or file)
-and what to do; the command-line entrypoints print it and exit 2 (3 for a NaN stop), the
+and what to do; the command line (genlab/cli/) prints it and exits 2 (3 for a NaN stop), the
 Python API lets it propagate. Every layer imports from here, so no layer reaches into another
-for its error type.
+for its error type. The two signal stops (Interrupted, Stopped) live here too.
 """
 
 from __future__ import annotations
+
+import signal
 
 
 class GenlabError(Exception):
@@ -35,6 +37,27 @@ def storage_error(e: OSError) -> StorageError:
     """An OSError as one line naming the path and the reason."""
     where = f" {e.filename}" if e.filename else ""
     return StorageError(f"cannot use{where}: {e.strerror or first_line(e)}")
+
+
+class Interrupted(BaseException):
+    """SIGINT, SIGTERM or SIGUSR2: the run saved a checkpoint at a step boundary and stopped.
+
+    A BaseException, like KeyboardInterrupt, so that `except Exception` (a sweep's job runner
+    included) lets it through and a whole sweep stops.
+    """
+
+    def __init__(self, signum: int, step: int, run_dir):
+        super().__init__(f"{signal.Signals(signum).name} at step {step}")
+        self.signum, self.step, self.run_dir = signum, step, run_dir
+
+
+class Stopped(KeyboardInterrupt):
+    """A signal that stops at once, without a checkpoint: a second SIGINT / SIGTERM inside the
+    loop, or SIGTERM outside it. The command line exits with 128 + signum."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 class JobFailed(BaseException):

@@ -11,10 +11,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.config.args import arg, parse_args
+from genlab.cli.arguments import arg, parse_args
 from genlab.config.build import load_run, make_device, make_evaluator
 from genlab.errors import GenlabError
-from genlab.runs.hparams import write_metrics
+from genlab.logging.metrics_json import write_metrics
 
 
 @dataclass

@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from genlab.runs.status import read_status
-from genlab.trainers.tensorboard import read_scalars
+from genlab.logging.tensorboard import read_scalars
 
 
 @dataclass

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from torchvision.utils import save_image
 
-from genlab.config.args import arg, parse_args
+from genlab.cli.arguments import arg, parse_args
 from genlab.config.build import load_run
 from genlab.errors import ConfigError, GenlabError
-from genlab.runs.atomic import write_atomic
+from genlab.storage.atomic import write_atomic
 from genlab.runs.generate import balanced_labels, interpolation, sample
 
 

@@ -5,7 +5,7 @@ process under `torchrun --nproc_per_node=N -m genlab.train ...`.
 
 `python -m genlab.train resume=RUN_DIR` continues RUN_DIR (same directory, same TensorBoard run)
 from RUN_DIR/checkpoints/last.pt with the config saved there; only a few keys may change
-(genlab.config.resume). Exit statuses: genlab.config.command_line.
+(genlab.config.resume). Exit statuses: genlab.cli.main.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 
 from genlab.config import CONF_DIR
 from genlab.config.build import make_trainer
-from genlab.config.command_line import run
+from genlab.cli.main import run
 from genlab.config.resume import resumed_config
 from genlab.errors import CheckpointError, ConfigError, first_line
 from genlab.runs.checkpoint import load_checkpoint

@@ -8,7 +8,7 @@ import torch
 
 from genlab.config.build import ConfigError, load_run, make_trainer
 from genlab.models import make_gan
-from genlab.models.heads import minibatch_std
+from genlab.models.gan import minibatch_std
 from genlab.models.spectral import apply_spectral_norm
 from genlab.trainers.ema import make_ema, warmup_ema
 from genlab.trainers.schedules import make_scheduler

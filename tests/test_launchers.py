@@ -102,7 +102,7 @@ PATHS = ["/runs/a,b", "/runs/x=1 y", "/runs/it's", "C:\\runs\\new", "a\\'b\\"]
 def test_a_quoted_path_is_one_hydra_override_value(path):
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from genlab.config.command_line import quoted
+    from genlab.cli.overrides import quoted
 
     override = OverridesParser.create().parse_override(f"resume_sweep={quoted(path)}")
     assert override.value() == path
@@ -113,7 +113,7 @@ def test_sigusr2_stops_at_a_step_with_a_checkpoint_like_sigint(compose_cfg, tmp_
     launcher turns into submitit's checkpoint-and-requeue."""
     from genlab.config.build import make_trainer
     from genlab.runs.checkpoint import load_checkpoint
-    from genlab.trainers.signals import Interrupted
+    from genlab.errors import Interrupted
 
     trainer = make_trainer(compose_cfg("model=vae", "data.size=48", "trainer.epochs=2"), tmp_path)
     step_fn = trainer.model.train_step

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from genlab.models import make_gan, make_vae
-from genlab.models.autoencoder import VAE
+from genlab.models.vae import VAE
 
 SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64)]
 

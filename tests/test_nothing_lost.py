@@ -22,7 +22,7 @@ from genlab.metrics.evaluator import Evaluator
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.status import read_status
 from genlab.train import cli
-from genlab.trainers.tensorboard import RunLogger
+from genlab.logging.tensorboard import RunLogger
 
 REPO = Path(__file__).resolve().parents[1]
 T = ["data=synthetic", "data.size=64", "data.batch_size=16", "device=cpu",

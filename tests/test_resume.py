@@ -15,8 +15,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from genlab.config.build import make_trainer
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.train import cli
-from genlab.trainers.signals import Interrupted
-from genlab.trainers.tensorboard import RunLogger
+from genlab.errors import Interrupted
+from genlab.logging.tensorboard import RunLogger
 
 REPO = Path(__file__).resolve().parents[1]
 # 48 images / batch 8 = 6 steps per epoch, 3 epochs = 18 steps; checkpoints at 5, 10, 15, 18
@@ -227,7 +227,7 @@ def test_signal_saves_a_checkpoint_and_says_how_to_resume(
 # a run dying mid-epoch, events on disk past its last checkpoint (step 10), nothing cleaned up.
 DRIVER = """
 import os, signal, sys
-from genlab.trainers.tensorboard import RunLogger
+from genlab.logging.tensorboard import RunLogger
 from genlab.train import cli
 scalars = RunLogger.scalars
 def scalars_then_kill(self, values, step, prefix="train"):

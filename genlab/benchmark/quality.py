@@ -65,7 +65,7 @@ def first_reached(curve, targets) -> float | None:
 
 
 def read_curve(run_dir: Path) -> list[tuple[float, dict[str, float]]]:
-    from genlab.trainers.tensorboard import read_scalars
+    from genlab.logging.tensorboard import read_scalars
 
     scalars = read_scalars(run_dir)
     seconds = dict(scalars.get("time/train_s", []))

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from genlab.errors import DataError, first_line
-from genlab.runs.atomic import write_atomic
+from genlab.storage.atomic import write_atomic
 
 SOURCE_TREE = Path(__file__).resolve().parents[2]  # the checkout, when genlab runs from one
 # torchvision's folder name -> the files its `download` fetches into <root>/<folder>/raw

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genlab.runs.atomic import write_atomic
+from genlab.storage.atomic import write_atomic
 
 CANONICAL_MD5 = {  # of the uncompressed IDX files
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",

@@ -14,7 +14,7 @@ from torch.distributions import Normal
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from genlab.losses.elbo import VAELoss, kl_normal
-from genlab.models.autoencoder import VAE
+from genlab.models.vae import VAE
 
 
 @torch.no_grad()

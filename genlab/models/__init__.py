@@ -6,9 +6,9 @@ from functools import partial
 
 from torch import nn
 
-from genlab.models.autoencoder import VAE
+from genlab.models.vae import VAE
 from genlab.models.cnn import ConvDecoder, ConvEncoder
-from genlab.models.heads import Discriminator, Generator
+from genlab.models.gan import Discriminator, Generator
 from genlab.models.mlp import MLPDecoder, MLPEncoder
 
 ARCHS = ("mlp", "cnn")

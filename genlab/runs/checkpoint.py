@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from genlab.errors import CheckpointError, first_line
-from genlab.runs.atomic import write_atomic
+from genlab.storage.atomic import write_atomic
 
 FORMAT = "genlab-1"
 

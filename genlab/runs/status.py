@@ -27,7 +27,7 @@ from genlab.errors import (
     first_line,
     storage_error,
 )
-from genlab.runs.atomic import write_atomic
+from genlab.storage.atomic import write_atomic
 
 STATUS_FILE = "status.json"
 ERROR_FILE = "error.txt"

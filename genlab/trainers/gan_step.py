@@ -7,8 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from genlab.losses.adversarial import GANLoss, gradient_penalty
-from genlab.models.heads import Discriminator, Generator
+from genlab.losses.gan import GANLoss, gradient_penalty
+from genlab.models.gan import Discriminator, Generator
 from genlab.models.priors import Prior
 from genlab.trainers.ema import make_ema
 from genlab.trainers.nan_guard import FiniteGuard

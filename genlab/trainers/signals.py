@@ -6,26 +6,7 @@ import signal
 import sys
 import threading
 
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM: the run saved a checkpoint at a step boundary and stopped.
-
-    A BaseException, like KeyboardInterrupt, so that `except Exception` (a sweep's job runner
-    included) lets it through and a whole sweep stops.
-    """
-
-    def __init__(self, signum: int, step: int, run_dir):
-        super().__init__(f"{signal.Signals(signum).name} at step {step}")
-        self.signum, self.step, self.run_dir = signum, step, run_dir
-
-
-class Stopped(KeyboardInterrupt):
-    """A signal that stops at once, without a checkpoint: a second SIGINT / SIGTERM inside the
-    loop, or SIGTERM outside it. The command line exits with 128 + signum."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
+from genlab.errors import Stopped
 
 
 class StopOnSignals:

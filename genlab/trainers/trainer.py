@@ -18,12 +18,13 @@ from tqdm.auto import tqdm
 from genlab.data.loader import ResidentLoader
 from genlab.errors import NonFiniteError
 from genlab.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from genlab.runs.hparams import read_metrics_step, record_final
+from genlab.logging.metrics_json import read_metrics_step
 from genlab.trainers import distributed
 from genlab.trainers.health import HealthWatch
 from genlab.trainers.schedules import stretch
-from genlab.trainers.signals import Interrupted, StopOnSignals
-from genlab.trainers.tensorboard import RunLogger
+from genlab.errors import Interrupted
+from genlab.trainers.signals import StopOnSignals
+from genlab.logging.tensorboard import RunLogger
 
 
 @dataclass
@@ -255,7 +256,7 @@ class Trainer:
             self.logger.scalars(self.metrics, self.step, prefix="eval")
             self._since = time.perf_counter() if not final else None
             if final:  # metrics.json and the HParams row
-                record_final(self.run_dir, self.logger, self.config, self.metrics, self.step)
+                self.logger.final(self.config, self.metrics, self.step)
 
     def close(self) -> None:
         if self.logger is not None:

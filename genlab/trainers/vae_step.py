@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from genlab.losses.elbo import VAELoss
-from genlab.models.autoencoder import VAE
+from genlab.models.vae import VAE
 from genlab.models.priors import Prior
 from genlab.trainers.nan_guard import FiniteGuard
 from genlab.trainers.precision import Precision

@@ -17,7 +17,7 @@ from pathlib import Path
 from hydra.plugins.launcher import Launcher
 from omegaconf import DictConfig
 
-from genlab.config.command_line import quoted
+from genlab.cli.overrides import quoted
 from hydra_plugins.genlab_launchers import ServiceMissing
 
 LOOPBACK = ("127.0.0.1", "localhost")

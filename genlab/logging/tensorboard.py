@@ -1,4 +1,5 @@
-"""Run logging: TensorBoard scalars, images and text in the run directory, plus PNG grids."""
+"""Run logging: TensorBoard scalars, images and text in the run directory, PNG grids, the final
+metrics (metrics.json and the HParams row); and reading the scalars back."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from pathlib import Path
 import torch
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid, save_image
+
+from genlab.logging.hparams import hparams_of
+from genlab.logging.metrics_json import write_metrics
 
 
 class RunLogger:
@@ -41,6 +45,12 @@ class RunLogger:
 
     def close(self) -> None:
         self.writer.close()
+
+    def final(self, config: dict, metrics: dict[str, float], step: int) -> None:
+        """The end-of-run metrics: metrics.json, and the run's row in TensorBoard's HParams tab
+        (its config against its eval/ scalars)."""
+        write_metrics(self.run_dir, metrics, step)
+        self.hparams(hparams_of(config), {f"eval/{k}": v for k, v in metrics.items()})
 
     def hparams(self, hparams: dict, metrics: dict[str, float]) -> None:
         """One row in TensorBoard's HParams tab, written into this run's own event file (unlike

@@ -1,0 +1,76 @@
+"""What genlab checks on the command line before Hydra composes anything: `experiment=` names
+(Hydra skips an unknown option of an optional group) and `resume=` / `resume_sweep=` /
+`hydra.run.dir=` directories (before Hydra creates one); and how to write a value back as an
+override Hydra parses (a path may hold spaces, commas or quotes)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from genlab.config import CONF_DIR
+from genlab.errors import ConfigError
+from genlab.runs.directory import check_new_run_dir
+
+
+def check_presets(args: list[str]) -> None:
+    """experiment=NAME must name a preset: Hydra skips an unknown one of an optional group."""
+    presets = CONF_DIR / "experiment"
+    for a in args:
+        if a.startswith("experiment="):
+            known = sorted(str(p.relative_to(presets))[:-5] for p in presets.rglob("*.yaml"))
+            for name in a.split("=", 1)[1].split(","):  # a sweep may list several
+                if name not in known and name != "null":
+                    choices = ", ".join(known) if known else "none yet"
+                    raise ConfigError(f"experiment={name} is not known; choose one of {choices}")
+
+
+def _value(args: list[str], key: str) -> str | None:
+    """The value of the last `key=value` argument (quotes stripped), or None."""
+    values = [a.split("=", 1)[1].strip("'\"") for a in args if a.startswith(f"{key}=")]
+    return values[-1] if values else None
+
+
+def resume_args(args: list[str]) -> list[str]:
+    """resume=RUN_DIR: check it now, before Hydra makes any directory, and make Hydra's run
+    directory RUN_DIR (its .hydra/ record of the original run stays untouched). Also checks
+    resume_sweep= and an explicit hydra.run.dir= before Hydra writes anything there."""
+    for key in ("resume", "resume_sweep"):
+        if _value(args, key) == "":
+            raise ConfigError(
+                f"{key}= is empty (an unset shell variable?); give a directory to continue, "
+                f"or leave {key} out"
+            )
+    sweep = _value(args, "resume_sweep")
+    if sweep not in (None, "null") and not Path(sweep).is_dir():
+        raise ConfigError(f"resume_sweep={sweep}: no such directory; give a sweep to continue")
+    if "-m" in args or "--multirun" in args:
+        return args
+    value = _value(args, "resume")
+    if value in (None, "null"):
+        if _value(args, "hydra.run.dir") is not None:
+            check_new_run_dir(Path(_value(args, "hydra.run.dir")))
+        return args
+    run_dir = Path(value)
+    if not run_dir.is_dir():
+        raise ConfigError(f"resume={value}: no such directory; give a run directory to continue")
+    if not (run_dir / "checkpoints" / "last.pt").is_file():
+        raise ConfigError(
+            f"resume={value}: no checkpoints/last.pt in it; "
+            "give the directory of a run that saved one"
+        )
+    return [*args, override("hydra.run.dir", value), "hydra.output_subdir=null"]
+
+
+def override(key: str, value: str) -> str:
+    """`key=value` as Hydra parses it: a value with spaces or symbols goes in quotes."""
+    if all(ch.isalnum() or ch in "_-./~+:@" for ch in value):
+        return f"{key}={value}"
+    return f"{key}={quoted(value)}"
+
+
+def quoted(value: str) -> str:
+    """A Hydra override value that stays one string (a path may hold , = ' or spaces). In Hydra's
+    quoted strings a backslash escapes only before a quote (or the closing one)."""
+    escaped = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), value)
+    return f"'{escaped}'"

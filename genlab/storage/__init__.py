@@ -1,0 +1,1 @@
+"""Files on disk, whoever writes them: atomic writes (atomic.py)."""
