@@ -24,18 +24,17 @@ from omegaconf.errors import OmegaConfBaseException
 from PIL import Image
 from torchvision.utils import make_grid
 
-from genlab.config import CONF_DIR
-from genlab.config.build import load_run, make_device, make_evaluator, make_trainer
 from genlab.cli.one_line import one_line
 from genlab.cli.overrides import check_presets, resume_args
-from genlab.config.resume import resumed_config
+from genlab.config import CONF_DIR
+from genlab.config.build import load_run, make_device, make_evaluator
+from genlab.config.launch import open_run
 from genlab.errors import ConfigError
-from genlab.runs.checkpoint import load_checkpoint
+from genlab.logging.metrics_json import write_metrics
+from genlab.logging.tensorboard import read_scalars
 from genlab.runs.directory import check_new_run_dir
 from genlab.runs.generate import balanced_labels, interpolation, sample, to_uint8
-from genlab.logging.metrics_json import write_metrics
 from genlab.runs.status import JobRecord, read_status
-from genlab.logging.tensorboard import read_scalars
 
 
 def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
@@ -57,14 +56,13 @@ def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
         raise ConfigError(one_line(e, overrides)) from None
     if cfg.resume:
         run_dir = Path(cfg.resume)
-        state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
-        c, _ = resumed_config(cfg, overrides, state["config"], run_dir)
-        trainer = make_trainer(c, run_dir)
-        trainer.load_state_dict(state)
     else:
         run_dir = Path(run_dir) if run_dir else default_dir
         check_new_run_dir(run_dir, "run_dir")
-        trainer = make_trainer(cfg, run_dir)
+    trainer = open_run(cfg, overrides, run_dir)  # the command line's path: config/launch.py
+    if trainer is None:
+        return Run(run_dir)  # nothing left to do: the run's files stay as they were
+    if not cfg.resume:
         _save_config(run_dir, cfg, overrides)
     with JobRecord(run_dir) as job:
         try:
@@ -94,7 +92,7 @@ class Run:
     def __init__(self, run_dir: str | Path, device: str = "auto"):
         self.dir = Path(run_dir).absolute()
         self.device = device
-        self._loaded = None  # (config, model, step) from checkpoints/last.pt
+        self._loaded = None  # (config, training step, global step) from checkpoints/last.pt
 
     def __repr__(self) -> str:
         return f"Run({str(self.dir)!r}, status={self.status.get('status')}, step={self.step})"
@@ -110,12 +108,19 @@ class Run:
         return self._run[0]
 
     @property
-    def model(self):
-        """The trained model (VAEStep or GANStep), in eval mode."""
+    def _step(self):
+        """The trained run's training step (trainers/step.py), its networks in eval mode."""
         return self._run[1]
 
     @property
+    def networks(self) -> dict:
+        """The trained networks by name ("vae"; "generator", "discriminator", "generator_ema"),
+        in eval mode."""
+        return self._step.networks
+
+    @property
     def step(self) -> int:
+        """The global step (batches trained) of the run's last checkpoint."""
         return self._run[2]
 
     @property
@@ -136,12 +141,12 @@ class Run:
         """n images: a float tensor (N, C, H, W) in [0, 1], or (uint8=True) a numpy uint8 array
         (N, H, W) or (N, H, W, C). A cGAN takes labels (an int, or one per image; default:
         balanced over the classes)."""
-        classes = getattr(self.model, "num_classes", 0)
+        classes = self._step.num_classes
         if labels is not None and not classes:
             raise ConfigError("labels need a cGAN run; this run has no classes")
         if classes:
             labels = _labels(labels, n, classes)
-        images = sample(self.model, n, labels, seed=seed)  # uint8 (N, C, H, W)
+        images = sample(self._step, n, labels, seed=seed)  # uint8 (N, C, H, W)
         if not uint8:
             return images.float() / 255
         hwc = images.permute(0, 2, 3, 1).numpy()
@@ -149,18 +154,18 @@ class Run:
 
     def grid(self, n: int = 100, seed: int = 0) -> Image.Image:
         """n samples as one image, 10 per row (a cGAN with 10 classes: row k is class k)."""
-        classes = getattr(self.model, "num_classes", 0)
+        classes = self._step.num_classes
         labels = torch.arange(classes).repeat_interleave(n // classes) if classes else None
         return _image(self.sample(n, labels, seed=seed), nrow=n // classes if classes else 10)
 
     def interpolation(self, rows: int = 8, steps: int = 10, seed: int = 0) -> Image.Image:
         """Each row walks linearly between two prior draws (a cGAN keeps row r's class)."""
-        return _image(interpolation(self.model, rows, steps, seed), nrow=steps)
+        return _image(interpolation(self._step, rows, steps, seed), nrow=steps)
 
     def evaluate(self, write: bool = True, **eval_settings) -> dict[str, float]:
         """The run's metrics again (as `genlab evaluate`), e.g. evaluate(n_samples=2000)."""
         c = {**self.config, "eval": {**self.config["eval"], **eval_settings, "at_end": True}}
-        metrics = make_evaluator(c, make_device(self.device))(self.model)
+        metrics = make_evaluator(c, make_device(self.device))(self._step)
         if write:
             write_metrics(self.dir, metrics, self.step)
         return metrics

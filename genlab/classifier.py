@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from omegaconf import OmegaConf
 
-from genlab.config import CONF_DIR
 from genlab.cli.arguments import arg, parse_args
+from genlab.config import CONF_DIR
 from genlab.config.build import make_classifier, make_device
 from genlab.config.checks import one_of, positive
 from genlab.data import DATASETS

@@ -30,7 +30,7 @@ class Args:
 def main(argv: list[str]) -> dict[str, float]:
     try:
         a = parse_args(Args, argv, __doc__)
-        c, model, step = load_run(Path(a.run), a.device)
+        c, trained, step = load_run(Path(a.run), a.device)
         given = {k: getattr(a, k) for k in ("n_samples", "iw_samples", "fid_backbone")}
         c["eval"] = {**c["eval"], **{k: v for k, v in given.items() if v is not None}}
         c["eval"]["at_end"] = True
@@ -38,7 +38,7 @@ def main(argv: list[str]) -> dict[str, float]:
     except GenlabError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    metrics = evaluator(model)
+    metrics = evaluator(trained)
     if a.write:
         write_metrics(Path(a.run), metrics, step)
     print(json.dumps(metrics, indent=2))

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import yaml
 
-from genlab.runs.status import read_status
 from genlab.logging.tensorboard import read_scalars
+from genlab.runs.status import read_status
 
 
 @dataclass

@@ -19,8 +19,8 @@ from torchvision.utils import save_image
 from genlab.cli.arguments import arg, parse_args
 from genlab.config.build import load_run
 from genlab.errors import ConfigError, GenlabError
-from genlab.storage.atomic import write_atomic
 from genlab.runs.generate import balanced_labels, interpolation, sample
+from genlab.storage.atomic import write_atomic
 
 
 @dataclass
@@ -33,8 +33,8 @@ class Args:
     device: str = arg("auto", "auto | cpu | cuda")
 
 
-def labels_for(model, n: int, label: int | None) -> torch.Tensor | None:
-    classes = getattr(model, "num_classes", 0)
+def labels_for(classes: int, n: int, label: int | None) -> torch.Tensor | None:
+    """The class ids to sample (classes > 0: a cGAN): all `label`, else balanced."""
     if not classes:
         if label is not None:
             raise ConfigError(f"label={label} needs a cGAN run; this run has no classes")
@@ -66,19 +66,19 @@ def main(argv: list[str]) -> Path:
             raise ConfigError(f"n={a.n} is not allowed; it must be an integer > 0")
         out = Path(a.out) if a.out else Path(a.run) / "samples.npz"
         writable(out)  # before generating every image
-        _, model, _ = load_run(Path(a.run), a.device)
-        labels = labels_for(model, a.n, a.label)
+        _, step, _ = load_run(Path(a.run), a.device)
+        labels = labels_for(step.num_classes, a.n, a.label)
     except GenlabError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    images = sample(model, a.n, labels, seed=a.seed)  # uint8 (N, C, H, W)
+    images = sample(step, a.n, labels, seed=a.seed)  # uint8 (N, C, H, W)
     hwc = images.permute(0, 2, 3, 1).numpy()
     arrays = {"images": hwc[..., 0] if hwc.shape[-1] == 1 else hwc}
     if labels is not None:
         arrays["labels"] = labels.numpy().astype(np.int64)
     write_atomic(out, lambda f: np.savez_compressed(f, **arrays))
     save_image(images[:100].float() / 255, out.with_suffix(".png"), nrow=10, pad_value=0.5)
-    walk = interpolation(model, seed=a.seed)
+    walk = interpolation(step, seed=a.seed)
     save_image(walk, out.with_name(f"{out.stem}_interpolation.png"), nrow=10, pad_value=0.5)
     print(f"{a.n} images -> {out}")
     return out

@@ -5,7 +5,7 @@ process under `torchrun --nproc_per_node=N -m genlab.train ...`.
 
 `python -m genlab.train resume=RUN_DIR` continues RUN_DIR (same directory, same TensorBoard run)
 from RUN_DIR/checkpoints/last.pt with the config saved there; only a few keys may change
-(genlab.config.resume). Exit statuses: genlab.cli.main.
+(genlab/config/resume.py). Exit statuses: genlab/cli/main.py.
 """
 
 from __future__ import annotations
@@ -20,38 +20,26 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from genlab.config import CONF_DIR
-from genlab.config.build import make_trainer
 from genlab.cli.main import run
-from genlab.config.resume import resumed_config
-from genlab.errors import CheckpointError, ConfigError, first_line
-from genlab.runs.checkpoint import load_checkpoint
-from genlab.runs.status import read_status
+from genlab.config import CONF_DIR
+from genlab.config.launch import open_run
+from genlab.errors import ConfigError
 from genlab.trainers import distributed
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def main(cfg: DictConfig) -> dict:
-    """One run: build (or resume) it, train it; returns the last scalars and the final metrics."""
+def main(cfg: DictConfig) -> dict | None:
+    """One run: open it (new, or continued: config/launch.py) and train it; returns the last
+    scalars and the final metrics, or None when there was nothing left to do."""
     sweeper = HydraConfig.get().runtime.choices.get("hydra/sweeper", "")
     if sweeper.startswith("optuna") and cfg.objective is None:
         raise ConfigError(f"hydra/sweeper={sweeper} needs objective=<metric to minimise>, e.g. fid")
     ranks = distributed.start(use_cuda=cfg.device.name != "cpu" and torch.cuda.is_available())
     run_dir = Path(distributed.broadcast(HydraConfig.get().runtime.output_dir, ranks))  # rank 0's
     try:
-        if cfg.resume_sweep and read_status(run_dir).get("status") == "finished":
-            print(f"skipped (finished in an earlier launch): {run_dir}")
-            return None  # untouched
-        trainer = _resumed(cfg, ranks) if cfg.resume else make_trainer(cfg, run_dir, ranks)
-        if cfg.resume_sweep and not cfg.resume and trainer.checkpoint_path.is_file():
-            trainer.resume()  # an interrupted job of the sweep: on from its last checkpoint
-            print(f"resumed from step {trainer.step}: {run_dir}")
-        finished = trainer.step >= trainer.total_steps and trainer.step > 0
-        if finished and not trainer.needs_final_evaluation:
-            print(
-                f"{run_dir} already finished at step {trainer.step}; "
-                "raise trainer.epochs (or trainer.max_steps) to train on"
-            )
+        overrides = list(HydraConfig.get().overrides.task)
+        trainer = open_run(cfg, overrides, run_dir, ranks, sweep_job=bool(cfg.resume_sweep))
+        if trainer is None:
             return None  # nothing done: the run's status.json stays as it was
         try:
             result = trainer.fit()
@@ -62,25 +50,6 @@ def main(cfg: DictConfig) -> dict:
         return result
     finally:
         distributed.stop(ranks)
-
-
-def _resumed(cfg: DictConfig, ranks: distributed.Ranks):
-    """The trainer of run `cfg.resume`, at the step of its last checkpoint."""
-    run_dir = Path(cfg.resume)
-    path = run_dir / "checkpoints" / "last.pt"
-    state = load_checkpoint(path)
-    c, changed = resumed_config(cfg, HydraConfig.get().overrides.task, state["config"], run_dir)
-    trainer = make_trainer(c, run_dir, ranks)
-    try:
-        trainer.load_state_dict(state)
-    except (KeyError, RuntimeError, ValueError) as e:
-        raise CheckpointError(
-            f"{path} does not fit the model its config builds ({first_line(e, 100)})"
-        ) from None
-    if trainer.step < trainer.total_steps:
-        note = f"; changed {', '.join(changed)}" if changed else ""
-        print(f"resuming {run_dir} at step {trainer.step}{note}")
-    return trainer
 
 
 def cli(args: list[str] | None = None) -> None:

@@ -7,8 +7,8 @@ import pytest
 import torch
 from hydra.errors import MissingConfigException
 
-from genlab.config.build import make_trainer
 from genlab.cli.one_line import one_line
+from genlab.config.build import make_trainer
 from genlab.data import load_images
 from genlab.errors import ConfigError, DataError
 from genlab.runs.checkpoint import save_checkpoint

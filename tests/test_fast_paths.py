@@ -17,7 +17,7 @@ def two_steps(compose_cfg, tmp_path, *overrides, joint_d=True):
     """Losses of two steps on the same batches and noise, and (parameter, last gradient) after."""
     width = "arch.channels=8" if "arch=cnn" in overrides else "arch.hidden=32"
     trainer = make_trainer(compose_cfg(*SMALL, width, *PLAIN, *overrides), tmp_path)
-    model = trainer.model
+    model = trainer.step
     if not joint_d:  # D on the real and the fake batch in two passes, as the textbook step does
         model._d_both = lambda x, fake, y: (
             model.D(x, y).float(),
@@ -30,7 +30,7 @@ def two_steps(compose_cfg, tmp_path, *overrides, joint_d=True):
         losses.append({k: v.item() for k, v in model.train_step(x, y, step).items()})
     params = {
         f"{name}.{k}": (p.detach().clone(), p.grad.clone())
-        for name, m in model.modules.items()
+        for name, m in model.networks.items()
         for k, p in m.named_parameters()
         if p.requires_grad  # not G's EMA copy: it follows G and has no gradient
     }
@@ -74,7 +74,7 @@ def test_channels_last_matches_contiguous(compose_cfg, tmp_path, model):
     model, *nhwc = two_steps(
         compose_cfg, tmp_path / "b", f"model={model}", "arch=cnn", "device.channels_last=true"
     )
-    kernels = [p for m in model.modules.values() for p in m.parameters() if p.dim() == 4]
+    kernels = [p for m in model.networks.values() for p in m.parameters() if p.dim() == 4]
     assert kernels and all(w.is_contiguous(memory_format=torch.channels_last) for w in kernels)
     assert not all(w.is_contiguous() for w in kernels)  # NHWC, not the NCHW default
     assert_close(nchw[1:], nhwc, rtol=1e-4, atol=1e-5)
@@ -109,7 +109,7 @@ def test_compiled_step_matches_eager(compose_cfg, tmp_path, model):
         )
     assert_close(eager[1:], compiled, rtol=1e-4, atol=1e-5)
     # compile wraps forward in place: checkpoints keep the plain parameter names
-    assert not any("_orig_mod" in k for m in model.modules.values() for k in m.state_dict())
+    assert not any("_orig_mod" in k for m in model.networks.values() for k in m.state_dict())
 
 
 @pytest.mark.slow
@@ -157,6 +157,6 @@ def test_no_host_sync_in_the_hot_loop_on_gpu(compose_cfg, tmp_path, model):
     torch.cuda.set_sync_debug_mode("error")  # any device -> host wait raises
     try:
         for step, (x, y) in enumerate(batches):
-            trainer.model.train_step(x, y, step)
+            trainer.step.train_step(x, y, step)
     finally:
         torch.cuda.set_sync_debug_mode("default")

@@ -4,7 +4,7 @@ training in one line that names both values and what is allowed."""
 import pytest
 import torch
 
-from genlab.config.build import make_data, make_model, make_trainer, to_dict
+from genlab.config.build import make_data, make_step, make_trainer, to_dict
 from genlab.config.checks import validate
 from genlab.errors import ConfigError
 from genlab.losses import GAN_LOSSES
@@ -62,11 +62,11 @@ def test_every_sensible_model_loss_prior_trains(compose_cfg, model, loss, prior)
     c = to_dict(compose_cfg(f"model={model}", f"loss={loss}", f"prior={prior}", "arch.hidden=16"))
     validate(c)
     data = make_data(c)
-    built = make_model(c, data, torch.device("cpu"))
-    before = [p.clone() for m in built.modules.values() for p in m.parameters()]
+    built = make_step(c, data, torch.device("cpu"))
+    before = [p.clone() for m in built.networks.values() for p in m.parameters()]
     x, y = data.images[:16].float() / 255, data.labels[:16]
     out = [built.train_step(x, y, step) for step in range(2)][-1]  # two optimiser steps
-    after = [p for m in built.modules.values() for p in m.parameters()]
+    after = [p for m in built.networks.values() for p in m.parameters()]
     assert all(torch.isfinite(v) for v in out.values())
     assert ("g_loss" in out) == (model != "vae") and ("kl" in out) == (model == "vae")
     assert any(not torch.equal(b, a) for b, a in zip(before, after, strict=True))
@@ -79,7 +79,7 @@ def test_each_model_keeps_its_default_loss(compose_cfg):
 
 def test_uniform_prior_on_its_interval_feeds_every_latent(compose_cfg, tmp_path):
     cfg = compose_cfg("model=gan", "prior=uniform", "prior.low=0", "prior.high=1", "arch.hidden=16")
-    model = make_trainer(cfg, tmp_path).model
+    model = make_trainer(cfg, tmp_path).step
     z = torch.cat([model.fixed_z, model._z(500, "cpu")])
     assert 0 <= z.min() and z.max() <= 1 and z.min() < 0.05 and z.max() > 0.95
 
@@ -88,5 +88,5 @@ def test_label_smoothing_and_d_steps_reach_the_gan_step(compose_cfg, tmp_path):
     cfg = compose_cfg(
         "model=gan", "loss.label_smoothing=0.1", "trainer.d_steps=3", "arch.hidden=16"
     )
-    model = make_trainer(cfg, tmp_path).model
+    model = make_trainer(cfg, tmp_path).step
     assert model.real_target == pytest.approx(0.9) and model.d_steps == 3

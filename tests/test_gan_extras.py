@@ -62,8 +62,8 @@ def test_samples_come_from_the_ema_generator_and_survive_a_reload(compose_cfg, t
     trainer = make_trainer(compose_cfg(*GAN_RUN, "model.ema=0.5"), tmp_path)
     trainer.fit()
     trainer.close()
-    model = trainer.model
-    assert set(model.modules) == {"generator", "discriminator", "generator_ema"}
+    model = trainer.step
+    assert set(model.networks) == {"generator", "discriminator", "generator_ema"}
     z, y = model.fixed_z[:10], model.fixed_y[:10]
     model.G_ema.module.eval()
     model.G.eval()
@@ -78,8 +78,8 @@ def test_samples_come_from_the_ema_generator_and_survive_a_reload(compose_cfg, t
 def test_no_ema_samples_from_g(compose_cfg, tmp_path):
     cfg = compose_cfg(*GAN_RUN, "trainer.epochs=0", "model.ema=null")
     trainer = make_trainer(cfg, tmp_path)
-    assert trainer.model.G_ema is None and trainer.model.sampler is trainer.model.G
-    assert set(trainer.model.grids()) == {"samples"}
+    assert trainer.step.G_ema is None and trainer.step.sampler is trainer.step.G
+    assert set(trainer.step.grids()) == {"samples"}
 
 
 # --- spectral norm ---------------------------------------------------------------------------
@@ -127,11 +127,11 @@ def test_spectral_norm_keeps_every_d_weight_near_one(arch):
 
 def test_generator_and_discriminator_get_their_own_learning_rates(compose_cfg, tmp_path):
     cfg = compose_cfg(*GAN_RUN, "optimizer.lr=1e-4", "optimizer.lr_d=4e-4", "trainer.epochs=0")
-    opts = make_trainer(cfg, tmp_path).model.optimizers
+    opts = make_trainer(cfg, tmp_path).step.optimizers
     assert opts["generator"].param_groups[0]["lr"] == 1e-4
     assert opts["discriminator"].param_groups[0]["lr"] == 4e-4
     same = make_trainer(compose_cfg(*GAN_RUN, "trainer.epochs=0"), tmp_path / "same")
-    assert same.model.optimizers["discriminator"].param_groups[0]["lr"] == 2e-4  # lr_d: null
+    assert same.step.optimizers["discriminator"].param_groups[0]["lr"] == 2e-4  # lr_d: null
 
 
 @pytest.mark.parametrize(
@@ -156,7 +156,7 @@ def test_a_run_ends_its_schedule_at_zero_and_logs_the_rates(compose_cfg, tmp_pat
     trainer = make_trainer(cfg, tmp_path)
     last = trainer.fit()
     trainer.close()
-    assert trainer.model.optimizers["generator"].param_groups[0]["lr"] == pytest.approx(0.0)
+    assert trainer.step.optimizers["generator"].param_groups[0]["lr"] == pytest.approx(0.0)
     assert last["lr_generator"] == pytest.approx(0.0) and "lr_discriminator" in last
 
 
@@ -190,7 +190,7 @@ def test_ema_spectral_norm_and_minibatch_std_train_with_every_loss(
     last = trainer.fit()
     trainer.close()
     assert all(math.isfinite(v) for v in last.values())
-    assert trainer.model.G_ema.n_averaged.item() == 3  # one EMA update per G step
+    assert trainer.step.G_ema.n_averaged.item() == 3  # one EMA update per G step
 
 
 # --- minibatch standard deviation -----------------------------------------------------------
@@ -212,7 +212,7 @@ def test_minibatch_std_appends_each_groups_spread_and_keeps_groups_apart():
 @pytest.mark.parametrize("batch", [8, 6])  # groups of 4; at 6 they shrink to 2 (dividing 6)
 def test_minibatch_std_never_mixes_real_and_fake_images(compose_cfg, tmp_path, batch):
     cfg = compose_cfg(*GAN_RUN, "model.minibatch_std=4", f"data.batch_size={batch}")
-    step = make_trainer(cfg, tmp_path).model
+    step = make_trainer(cfg, tmp_path).step
     x, fake = torch.rand(batch, 1, 8, 8) * 2 - 1, torch.rand(batch, 1, 8, 8) * 2 - 1
     y = torch.arange(batch) % 10
     d_real, d_fake, _ = step._d_both(x, fake, y)
@@ -227,7 +227,7 @@ def test_minibatch_std_never_mixes_real_and_fake_images(compose_cfg, tmp_path, b
 def test_the_auxiliary_classifier_learns_the_real_classes_and_g_is_rewarded_by_it(
     compose_cfg, tmp_path
 ):
-    step = make_trainer(compose_cfg(*GAN_RUN, "model.aux_classifier=1.0"), tmp_path).model
+    step = make_trainer(compose_cfg(*GAN_RUN, "model.aux_classifier=1.0"), tmp_path).step
     assert step.D.classifier.out_features == 10
     x, fake, y = torch.rand(8, 1, 8, 8), torch.rand(8, 1, 8, 8), torch.arange(8)
     _, _, classes = step._d_both(x, fake, y)
@@ -243,7 +243,7 @@ def test_the_auxiliary_classifier_learns_the_real_classes_and_g_is_rewarded_by_i
     assert not torch.equal(after[1.0].D.classifier.weight, after[0.0].D.classifier.weight)
     # with D frozen (lr 1e-30), G's update still differs: the class loss is in G's loss too
     frozen = compose_cfg(*GAN_RUN, "model.aux_classifier=1.0", "optimizer.lr_d=1e-30")
-    step = make_trainer(frozen, tmp_path / "frozen").model
+    step = make_trainer(frozen, tmp_path / "frozen").step
     for weight in (1.0, 0.0):
         other = copy.deepcopy(step)
         other.aux_weight = weight

@@ -45,14 +45,14 @@ def gan_nan_at(loss, guard, steps):
 def weights(trainer):
     return {
         f"{k}.{n}": p.detach().clone()
-        for k, m in trainer.model.modules.items()
+        for k, m in trainer.step.networks.items()
         for n, p in m.named_parameters()
     }
 
 
 def record_updates(trainer):
     """Wraps train_step: changed[step] says whether any weight moved at that step."""
-    changed, step_fn = {}, trainer.model.train_step
+    changed, step_fn = {}, trainer.step.train_step
 
     def train_step(x, y, step):
         before = weights(trainer)
@@ -61,14 +61,14 @@ def record_updates(trainer):
         changed[step + 1] = any(not torch.equal(before[k], after[k]) for k in before)
         return out
 
-    trainer.model.train_step = train_step
+    trainer.step.train_step = train_step
     return changed
 
 
 def test_nan_loss_stops_at_its_step_and_keeps_the_last_good_checkpoint(compose_cfg, tmp_path):
     cfg = compose_cfg("model=vae", *SMALL, "trainer.checkpoint_every=2")
     trainer = make_trainer(cfg, tmp_path)
-    trainer.model.loss = NaNAt(trainer.model.loss, trainer.guard, {5})
+    trainer.step.loss = NaNAt(trainer.step.loss, trainer.guard, {5})
     with pytest.raises(NonFiniteError) as e:
         trainer.fit()
     trainer.close()
@@ -77,17 +77,17 @@ def test_nan_loss_stops_at_its_step_and_keeps_the_last_good_checkpoint(compose_c
     assert "the last good checkpoint (step 4) is kept" in msg and "\n" not in msg
     state = load_checkpoint(trainer.checkpoint_path)
     assert state["step"] == 4
-    assert all(torch.isfinite(w).all() for w in state["models"]["vae"].values())
+    assert all(torch.isfinite(w).all() for w in state["networks"]["vae"].values())
     # the bad step applied no update: the model is still the checkpointed one
-    live = trainer.model.vae.state_dict()
-    assert all(torch.equal(live[k], v) for k, v in state["models"]["vae"].items())
+    live = trainer.step.vae.state_dict()
+    assert all(torch.equal(live[k], v) for k, v in state["networks"]["vae"].items())
 
 
 @pytest.mark.parametrize("model", ["vae", "gan"])
 def test_skip_policy_drops_the_update_and_counts_skips(compose_cfg, tmp_path, model):
     cfg = compose_cfg(f"model={model}", *SMALL, "trainer.nan_policy=skip")
     trainer = make_trainer(cfg, tmp_path)
-    built = trainer.model
+    built = trainer.step
     if model == "vae":
         built.loss = NaNAt(built.loss, trainer.guard, {2, 5})
     else:
@@ -111,7 +111,7 @@ def test_absurd_learning_rate_never_reaches_a_checkpoint(compose_cfg, tmp_path):
     trainer.close()
     if trainer.checkpoint_path.exists():  # whatever was saved before the blow-up is finite
         state = load_checkpoint(trainer.checkpoint_path)
-        assert all(torch.isfinite(w).all() for w in state["models"]["vae"].values())
+        assert all(torch.isfinite(w).all() for w in state["networks"]["vae"].values())
 
 
 def test_guard_names_each_bad_term():
@@ -145,8 +145,8 @@ def test_nan_weights_never_overwrite_a_checkpoint(compose_cfg, tmp_path):
     trainer = make_trainer(compose_cfg("model=vae", *SMALL), tmp_path)
     trainer.save()
     with torch.no_grad():
-        next(trainer.model.vae.parameters()).fill_(float("nan"))
-    trainer.step = 3
+        next(trainer.step.vae.parameters()).fill_(float("nan"))
+    trainer.global_step = 3
     with pytest.raises(NonFiniteError, match="non-finite weights at step 3"):
         trainer.save()
     assert load_checkpoint(trainer.checkpoint_path)["step"] == 0
@@ -173,7 +173,7 @@ def test_truncated_or_foreign_checkpoint_gives_one_clear_line(tmp_path):
         "truncated": "is not a readable genlab checkpoint (truncated or empty",
         "empty": "is not a readable genlab checkpoint (truncated or empty",
         "text": "is not a readable genlab checkpoint (not a file torch.save wrote",
-        "foreign": "is not a genlab checkpoint (format genlab-1 expected)",
+        "foreign": "is not a genlab checkpoint (format genlab-2 expected)",
         "objects": "holds Python objects, not only tensors; they are not loaded, for safety",
     }
     for name in _bad_files(tmp_path):

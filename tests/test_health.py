@@ -59,7 +59,7 @@ def test_loop_warns_once_on_console_and_tensorboard_when_d_wins(compose_cfg, tmp
         "optimizer.lr=1e-2", "trainer.health.window=6",
     )  # fmt: skip
     trainer = make_trainer(cfg, tmp_path)
-    for group in trainer.model.opt_g.param_groups:  # a frozen G: a fast D wins within a few steps
+    for group in trainer.step.opt_g.param_groups:  # a frozen G: a fast D wins within a few steps
         group["lr"] = 0.0
     with caplog.at_level(logging.WARNING):
         last = trainer.fit()

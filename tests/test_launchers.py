@@ -112,18 +112,18 @@ def test_sigusr2_stops_at_a_step_with_a_checkpoint_like_sigint(compose_cfg, tmp_
     """SLURM's warning before a time limit: the loop saves and raises Interrupted, which the SLURM
     launcher turns into submitit's checkpoint-and-requeue."""
     from genlab.config.build import make_trainer
-    from genlab.runs.checkpoint import load_checkpoint
     from genlab.errors import Interrupted
+    from genlab.runs.checkpoint import load_checkpoint
 
     trainer = make_trainer(compose_cfg("model=vae", "data.size=48", "trainer.epochs=2"), tmp_path)
-    step_fn = trainer.model.train_step
+    step_fn = trainer.step.train_step
 
     def train_step(x, y, step):
         if step == 2:  # during the third step
             signal.raise_signal(signal.SIGUSR2)
         return step_fn(x, y, step)
 
-    trainer.model.train_step = train_step
+    trainer.step.train_step = train_step
 
     def submitits(signum, frame):  # stands in for submitit's handler, which requeues at once
         pytest.fail("SIGUSR2 reached the job's handler mid-step, not genlab's")

@@ -62,7 +62,7 @@ class RealImagesModel:
     """A 'perfect' cGAN: sample(n, labels) returns test images of the requested classes."""
 
     def __init__(self, test):
-        self.test, self.num_classes, self.modules = test, test.num_classes, {}
+        self.test, self.num_classes, self.networks = test, test.num_classes, {}
         self.taken = []
 
     def sample(self, n, labels, generator=None):
@@ -103,9 +103,9 @@ def test_iw_nll_is_at_most_the_negative_elbo_on_a_trained_vae(compose_cfg, tmp_p
     trainer = make_trainer(cfg, tmp_path)
     trainer.fit()
     trainer.close()
-    vae, test = trainer.model.vae.eval(), make_data(to_dict(cfg), "test")
+    vae, test = trainer.step.vae.eval(), make_data(to_dict(cfg), "test")
     torch.manual_seed(0)
-    loss = trainer.model.loss
+    loss = trainer.step.loss
     m1 = vae_test_metrics(vae, test.images, loss, k=1, batch_size=500)
     m64 = vae_test_metrics(vae, test.images, loss, k=64, batch_size=500)
     assert m64["iw_nll"] <= m64["neg_elbo"]
@@ -119,13 +119,13 @@ def test_test_metrics_use_the_likelihood_the_vae_trained_with(compose_cfg, tmp_p
     """With K = 1 the metric's negative ELBO draws the same eps as a training forward pass, so
     the two must agree exactly: same decoder likelihood, same constants."""
     trainer = make_trainer(compose_cfg("model=vae", f"loss={loss}", "arch.hidden=16"), tmp_path)
-    vae, x = trainer.model.vae.eval(), make_data(trainer.config, "test").images[:8]
+    vae, x = trainer.step.vae.eval(), make_data(trainer.config, "test").images[:8]
     torch.manual_seed(3)
-    metric = vae_test_metrics(vae, x, trainer.model.loss, k=1, batch_size=8)
+    metric = vae_test_metrics(vae, x, trainer.step.loss, k=1, batch_size=8)
     torch.manual_seed(3)
     with torch.no_grad():
         logits, mu, logvar = vae(x.float() / 255)
-        terms = trainer.model.loss(logits, x.float() / 255, mu, logvar)
+        terms = trainer.step.loss(logits, x.float() / 255, mu, logvar)
     assert metric["neg_elbo"] == pytest.approx(terms["neg_elbo"].item(), rel=1e-5)
 
 
@@ -187,7 +187,7 @@ def test_a_classifier_trained_on_first_use_does_not_change_the_run(compose_cfg, 
         trainer = make_trainer(cfg, run)
         trainer.fit()
         trainer.close()
-        return [p.detach().clone() for p in trainer.model.G.parameters()]
+        return [p.detach().clone() for p in trainer.step.G.parameters()]
 
     ready = tmp_path / "ready"  # its classifier exists before the run starts
     make_classifier(to_dict(compose_cfg(f"data.root={ready}")), torch.device("cpu"))
@@ -200,9 +200,9 @@ def test_a_classifier_trained_on_first_use_does_not_change_the_run(compose_cfg, 
 def test_evaluation_leaves_the_rng_and_module_modes_alone(compose_cfg, tmp_path):
     trainer = make_trainer(compose_cfg("model=gan", "arch.hidden=16"), tmp_path)
     rng = torch.get_rng_state()
-    trainer.evaluator(trainer.model)
+    trainer.evaluator(trainer.step)
     assert torch.equal(rng, torch.get_rng_state())
-    assert all(m.training for m in trainer.model.modules.values())
+    assert all(m.training for m in trainer.step.networks.values())
 
 
 @pytest.mark.parametrize(
@@ -288,5 +288,5 @@ def test_vae_test_metrics_sync_with_the_host_once(compose_cfg, tmp_path, monkeyp
     reads = []
     item = torch.Tensor.item
     monkeypatch.setattr(torch.Tensor, "item", lambda t: reads.append(1) or item(t))
-    vae_test_metrics(trainer.model.vae, images, trainer.model.loss, k=4, batch_size=20)  # 8 batches
+    vae_test_metrics(trainer.step.vae, images, trainer.step.loss, k=4, batch_size=20)  # 8 batches
     assert reads == []  # the sums stay on the device; one .tolist() at the end

@@ -17,12 +17,12 @@ import genlab.runs.checkpoint as checkpoint
 from genlab import classifier, evaluate, sample
 from genlab.data import load_images
 from genlab.errors import DataError
+from genlab.logging.tensorboard import RunLogger
 from genlab.metrics import classifier_net
 from genlab.metrics.evaluator import Evaluator
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.status import read_status
 from genlab.train import cli
-from genlab.logging.tensorboard import RunLogger
 
 REPO = Path(__file__).resolve().parents[1]
 T = ["data=synthetic", "data.size=64", "data.batch_size=16", "device=cpu",

@@ -35,7 +35,7 @@ def test_every_preset_trains_a_few_steps(compose_cfg, tmp_path, preset):
     last = trainer.fit()
     trainer.close()
     assert (
-        trainer.step == 6
+        trainer.global_step == 6
     )  # 96 images / batch 16: wgan_gp's G takes its step after 5 critic steps
     assert "g_loss" in last or "kl" in last
     assert all(torch.isfinite(torch.tensor(v)) for v in last.values())
@@ -109,7 +109,7 @@ def test_batches_per_epoch_caps_each_shuffled_epoch(compose_cfg, tmp_path):
     assert len(first) == 2 and not torch.equal(first[0], [y for _, y in trainer.loader.epoch(1)][0])
     trainer.fit()
     trainer.close()
-    assert trainer.step == 6
+    assert trainer.global_step == 6
 
 
 def write_pngs(folder: Path, n: int, size=(24, 20), seed=0, levels=(0, 256)) -> None:
@@ -156,7 +156,7 @@ def test_celeba_preset_trains_on_an_image_folder(compose_cfg, tmp_path):
     assert trainer.loader.images.shape == (8, 3, 16, 16)
     last = trainer.fit()
     trainer.close()
-    assert trainer.step == 2 and all(torch.isfinite(torch.tensor(v)) for v in last.values())
+    assert trainer.global_step == 2 and all(torch.isfinite(torch.tensor(v)) for v in last.values())
 
 
 def test_cgan_learns_the_classes_of_an_image_folder(compose_cfg, tmp_path):
@@ -169,11 +169,11 @@ def test_cgan_learns_the_classes_of_an_image_folder(compose_cfg, tmp_path):
         tiny=False,
     )  # fmt: skip
     trainer = make_trainer(cfg, tmp_path / "run")
-    assert trainer.model.num_classes == 2
+    assert trainer.step.num_classes == 2
     trainer.fit()
     trainer.close()
     labels = torch.arange(64) % 2  # 0: cats, 1: dogs (class folders in sorted order)
-    images = trainer.model.sample(64, labels, torch.Generator().manual_seed(0))
+    images = trainer.step.sample(64, labels, torch.Generator().manual_seed(0))
     brightness = images.mean(dim=(1, 2, 3))
     cats, dogs = brightness[labels == 0].mean().item(), brightness[labels == 1].mean().item()
     assert cats - dogs > 0.1, (cats, dogs)  # each label draws its own class (real: 0.89, 0.11)

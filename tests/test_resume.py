@@ -13,10 +13,10 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from genlab.config.build import make_trainer
-from genlab.runs.checkpoint import load_checkpoint
-from genlab.train import cli
 from genlab.errors import Interrupted
 from genlab.logging.tensorboard import RunLogger
+from genlab.runs.checkpoint import load_checkpoint
+from genlab.train import cli
 
 REPO = Path(__file__).resolve().parents[1]
 # 48 images / batch 8 = 6 steps per epoch, 3 epochs = 18 steps; checkpoints at 5, 10, 15, 18
@@ -46,13 +46,13 @@ def train(cfg, run_dir, resume=False, on_step=None):
     if resume:
         trainer.resume()
     if on_step is not None:  # on_step(step about to run) may crash or signal
-        step_fn = trainer.model.train_step
+        step_fn = trainer.step.train_step
 
         def train_step(x, y, step):
             on_step(step + 1)
             return step_fn(x, y, step)
 
-        trainer.model.train_step = train_step
+        trainer.step.train_step = train_step
     try:
         trainer.fit()
     finally:
@@ -109,9 +109,9 @@ def test_crash_or_sigint_then_resume_matches_the_uninterrupted_run(
     train(cfg, tmp_path / "crash", resume=True)
     assert logged(tmp_path / "crash") == reference  # every step once, every value bit-equal
     resumed = load_checkpoint(tmp_path / "crash" / "checkpoints" / "last.pt")
-    for name, weights in final["models"].items():  # incl. the EMA copy and SN's u, v
+    for name, weights in final["networks"].items():  # incl. the EMA copy and SN's u, v
         for key, value in weights.items():
-            assert torch.equal(resumed["models"][name][key], value), f"{name}.{key}"
+            assert torch.equal(resumed["networks"][name][key], value), f"{name}.{key}"
     assert resumed["schedulers"] == final["schedulers"]
 
     # SIGINT during step 9: a checkpoint at step 9, then Interrupted
@@ -137,7 +137,7 @@ def test_checkpoint_holds_everything_a_resume_needs(compose_cfg, tmp_path):
     state = load_checkpoint(trainer.checkpoint_path)
     assert (state["step"], state["epoch"], state["batch"]) == (18, 3, 0)
     assert {"torch", "numpy", "python"} <= set(state["rng"])
-    assert any("running_mean" in k for k in state["models"]["generator"])  # BatchNorm stats
+    assert any("running_mean" in k for k in state["networks"]["generator"])  # BatchNorm stats
     assert state["optimizers"]["discriminator"]["state"]  # Adam moments
     assert torch.isfinite(state["extra"]["g_loss"])  # the G loss shown at steps without a G update
 
@@ -147,7 +147,7 @@ def test_finished_run_resumes_to_nothing_and_can_be_extended(compose_cfg, tmp_pa
     train(cfg, tmp_path)
     again = make_trainer(cfg, tmp_path)
     again.resume()
-    assert again.step == again.total_steps == 18
+    assert again.global_step == again.total_steps == 18
     longer = make_trainer(compose_cfg("model=vae", *SHORT, "trainer.epochs=4"), tmp_path)
     longer.resume()
     longer.fit()

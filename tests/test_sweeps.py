@@ -131,8 +131,8 @@ def test_two_ddp_processes_match_one_process_with_the_same_global_batch(compose_
     got = read_status(tmp_path / "ddp")["result"]  # rank 0's log: the mean over both ranks
     for k, v in expected.items():
         assert got[k] == pytest.approx(v, rel=1e-5), k
-    a = load_checkpoint(tmp_path / "ddp" / "checkpoints" / "last.pt")["models"]["vae"]
-    b = one.state_dict()["models"]["vae"]
+    a = load_checkpoint(tmp_path / "ddp" / "checkpoints" / "last.pt")["networks"]["vae"]
+    b = one.state_dict()["networks"]["vae"]
     # the two all-reduced halves sum in another order than one batch: ~1e-7 apart per step, which
     # Adam's normalised steps carry to ~2e-5 in the weights after 2 epochs (the recipe: lr 2e-3,
     # SiLU); ranks training apart show in the losses above first

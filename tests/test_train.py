@@ -28,7 +28,7 @@ def test_every_model_and_arch_trains_and_logs(compose_cfg, tmp_path, model, arch
     trainer = make_trainer(cfg, tmp_path)
     last = trainer.fit()
     trainer.close()
-    assert trainer.step == 4  # 64 images / batch 16
+    assert trainer.global_step == 4  # 64 images / batch 16
     assert all(torch.isfinite(torch.tensor(v)) for v in last.values())
     acc = events(tmp_path)
     tags = acc.Tags()
@@ -42,9 +42,9 @@ def test_every_model_and_arch_trains_and_logs(compose_cfg, tmp_path, model, arch
 
 def test_cgan_grid_has_one_row_per_class(compose_cfg, tmp_path):
     trainer = make_trainer(compose_cfg("model=cgan", "arch.hidden=16"), tmp_path)
-    images, nrow = trainer.model.grids()["samples"]
+    images, nrow = trainer.step.grids()["samples"]
     assert images.shape[0] == 100 and nrow == 10
-    assert trainer.model.fixed_y.view(10, 10).T.eq(torch.arange(10)).all()  # row k is class k
+    assert trainer.step.fixed_y.view(10, 10).T.eq(torch.arange(10)).all()  # row k is class k
 
 
 def test_vae_logs_reconstructions_and_2d_manifold(compose_cfg, tmp_path):
@@ -63,7 +63,7 @@ def test_max_steps_caps_training(compose_cfg, tmp_path):
     )
     trainer.fit()
     trainer.close()
-    assert trainer.step == 3
+    assert trainer.global_step == 3
 
 
 def test_config_text_is_logged(compose_cfg, tmp_path):

@@ -44,13 +44,13 @@ def run_genlab(cfg: DictConfig, warmup: int, steps: int) -> Result:
     clock = StepClock(device, warmup, warmup + steps)
     with tempfile.TemporaryDirectory() as run_dir, PeakMemory(device) as mem:
         trainer = make_trainer(cfg, Path(run_dir))
-        step_fn = trainer.model.train_step
+        step_fn = trainer.step.train_step
 
         def timed_step(x, y, step):
             clock.tick(step)
             return step_fn(x, y, step)
 
-        trainer.model.train_step = timed_step
+        trainer.step.train_step = timed_step
         trainer.settings.max_steps = warmup + steps + 1  # the clock stops as the last one begins
         trainer.settings.epochs = trainer.settings.max_steps  # never stop at an epoch's end
         try:

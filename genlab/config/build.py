@@ -27,7 +27,7 @@ from genlab.trainers.gan_step import GANStep
 from genlab.trainers.health import HealthWatch, bce_floor
 from genlab.trainers.nan_guard import FiniteGuard
 from genlab.trainers.precision import Precision
-from genlab.trainers.schedules import make_schedulers
+from genlab.trainers.step import Step
 from genlab.trainers.trainer import LoopSettings, Trainer
 from genlab.trainers.vae_step import VAEStep
 
@@ -91,9 +91,9 @@ def make_optimizer(params, o: dict, impl: str) -> torch.optim.Optimizer:
     )
 
 
-def make_model(c: dict, data: ImageSet, device: torch.device):
-    """The model being trained: its networks, optimisers and training step (VAEStep or GANStep),
-    on device, with its fast paths."""
+def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
+    """The training step of c's model family (VAEStep or GANStep), with its networks and
+    optimisers on device and its fast paths."""
     family, arch, latent = c["model"]["name"], c["arch"]["name"], c["model"]["latent_dim"]
     fast = fast_paths(c["device"], device)
     fast["channels_last"] = fast["channels_last"] and arch == "cnn"
@@ -189,14 +189,14 @@ def make_trainer(
     evaluator = make_evaluator(c, device) if ranks.main else None
     seed_everything(c["seed"])  # the same on every rank: global-batch draws stay in step
     data = make_data(c)
-    model = make_model(c, data, device)
+    step = make_step(c, data, device)
     loader = make_loader(c, data, device, ranks)
     if ranks.active:
-        distributed.wrap_model(model, ranks)
+        step.distribute(ranks)
     t = c["trainer"]
     settings = LoopSettings(**{k: t[k] for k in LoopSettings.__dataclass_fields__})
-    trainer = Trainer(
-        model,
+    return Trainer(
+        step,
         loader,
         run_dir,
         settings,
@@ -204,11 +204,8 @@ def make_trainer(
         health=make_health(c),
         ranks=ranks,
         evaluator=evaluator,
+        schedule=c["optimizer"]["schedule"],
     )
-    trainer.schedulers = make_schedulers(
-        model.optimizers, c["optimizer"]["schedule"], trainer.total_steps
-    )
-    return trainer
 
 
 def make_health(c: dict) -> HealthWatch | None:
@@ -269,8 +266,9 @@ def make_evaluator(c: dict, device: torch.device):
         raise ConfigError(str(err)) from None
 
 
-def load_run(run_dir: Path, device_name: str = "auto") -> tuple[dict, object, int]:
-    """(config, model with its trained weights, step) of a run, from its checkpoints/last.pt."""
+def load_run(run_dir: Path, device_name: str = "auto") -> tuple[dict, Step, int]:
+    """(config, training step with its trained weights, global step) of a run, from its
+    checkpoints/last.pt; the networks in eval mode."""
     from genlab.runs.checkpoint import load_checkpoint
 
     state = load_checkpoint(Path(run_dir) / "checkpoints" / "last.pt")
@@ -282,8 +280,8 @@ def load_run(run_dir: Path, device_name: str = "auto") -> tuple[dict, object, in
         data = ImageSet(torch.zeros(0, *shape, dtype=torch.uint8), torch.zeros(0), classes)
     else:  # a checkpoint from before genlab kept them
         data = make_data(c)
-    model = make_model(c, data, device)
-    for k, m in model.modules.items():
-        m.load_state_dict(state["models"][k])
+    step = make_step(c, data, device)
+    step.load_state_dict(state)
+    for m in step.networks.values():
         m.eval()
-    return c, model, state["step"]
+    return c, step, state["step"]

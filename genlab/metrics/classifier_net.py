@@ -129,7 +129,7 @@ def save_classifier(path: Path, model: Classifier, data_name: str, test_accuracy
     save_checkpoint(
         path,
         {
-            "models": {"classifier": model.state_dict()},
+            "networks": {"classifier": model.state_dict()},
             "data": data_name,
             "image_shape": list(model.image_shape),
             "num_classes": model.num_classes,
@@ -143,7 +143,7 @@ def load_classifier(path: Path, image_shape, num_classes: int, device) -> Classi
     try:
         state = load_checkpoint(path)
         model = Classifier(state["image_shape"], state["num_classes"])
-        model.load_state_dict(state["models"]["classifier"])
+        model.load_state_dict(state["networks"]["classifier"])
     except (CheckpointError, KeyError, RuntimeError) as e:
         raise CheckpointError(
             f"classifier {path} cannot be loaded ({first_line(e, 120)}); delete it "

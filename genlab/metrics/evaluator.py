@@ -23,6 +23,7 @@ from genlab.metrics.distances import (
 from genlab.metrics.likelihood import vae_test_metrics
 from genlab.metrics.precision_recall import precision_recall
 from genlab.runs.generate import balanced_labels, sample
+from genlab.trainers.step import LikelihoodStep, Step
 
 BACKBONES = ("classifier", "inception")
 METRICS = (  # every name _measure can return
@@ -101,30 +102,31 @@ class Evaluator:
             feats = self.inception(images)
         return feats, logits
 
-    def __call__(self, model) -> dict[str, float]:
-        """The metrics of a model's current models; leaves every RNG and module mode as it was."""
-        modes = {k: m.training for k, m in model.modules.items()}
+    def __call__(self, step: Step) -> dict[str, float]:
+        """The metrics of a step's networks as they are now; leaves every RNG and network mode
+        as it was."""
+        modes = {k: m.training for k, m in step.networks.items()}
         devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed)
-            for m in model.modules.values():
+            for m in step.networks.values():
                 m.eval()
             try:
-                return self._measure(model)
+                return self._measure(step)
             finally:
-                for k, m in model.modules.items():
+                for k, m in step.networks.items():
                     m.train(modes[k])
 
-    def _measure(self, model) -> dict[str, float]:
-        out = self._likelihood(model)
+    def _measure(self, step: Step) -> dict[str, float]:
+        out = self._likelihood(step)
         if self.classifier is None and self.inception is None:
             return out  # one class, classifier backbone: no feature space worth measuring in
         if self._real_features is None:
             self._real_features = self.features(self.real)[0]
         real = self._real_features
-        conditional = getattr(model, "num_classes", 0) > 0
+        conditional = step.num_classes > 0
         labels = balanced_labels(self.n_samples, self.num_classes) if conditional else None
-        fake, logits = self.features(sample(model, self.n_samples, labels, self.seed, 500))
+        fake, logits = self.features(sample(step, self.n_samples, labels, self.seed, 500))
         kid, kid_std = kernel_distance(real, fake, self.kid_subset_size)
         precision, recall = precision_recall(real, fake, self.pr_k)
         out |= {
@@ -141,8 +143,8 @@ class Evaluator:
             out["class_accuracy"] = (logits.argmax(1).cpu() == labels).float().mean().item()
         return out
 
-    def _likelihood(self, model) -> dict[str, float]:
+    def _likelihood(self, step: Step) -> dict[str, float]:
         """A VAE step's test likelihood (nats) and PSNR; {} for the GANs."""
-        if not hasattr(model, "vae"):
+        if not isinstance(step, LikelihoodStep):
             return {}
-        return vae_test_metrics(model.vae, self.real, model.loss, self.iw_samples, self.batch_size)
+        return vae_test_metrics(step.vae, self.real, step.loss, self.iw_samples, self.batch_size)

@@ -6,10 +6,10 @@ from functools import partial
 
 from torch import nn
 
-from genlab.models.vae import VAE
 from genlab.models.cnn import ConvDecoder, ConvEncoder
 from genlab.models.gan import Discriminator, Generator
 from genlab.models.mlp import MLPDecoder, MLPEncoder
+from genlab.models.vae import VAE
 
 ARCHS = ("mlp", "cnn")
 LEAKY_RELU = partial(nn.LeakyReLU, 0.2)  # the discriminator's activation (DCGAN)

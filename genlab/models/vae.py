@@ -19,13 +19,15 @@ class VAE(nn.Module):
         return mu, logvar
 
     @staticmethod
-    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps=None) -> torch.Tensor:
         # z = mu + sigma * eps, eps ~ N(0, I): a sample that gradients flow through
-        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        eps = torch.randn_like(mu) if eps is None else eps.to(mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * eps
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)  # logits; sigmoid gives pixel means in [0, 1]
 
-    def forward(self, x: torch.Tensor):
+    def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None):
+        """(decoder logits, mu, logvar); eps: the (B, latent_dim) noise, else drawn here."""
         mu, logvar = self.encode(x)
-        return self.decode(self.reparameterize(mu, logvar)), mu, logvar
+        return self.decode(self.reparameterize(mu, logvar, eps)), mu, logvar

@@ -13,7 +13,7 @@ import torch
 from genlab.errors import CheckpointError, first_line
 from genlab.storage.atomic import write_atomic
 
-FORMAT = "genlab-1"
+FORMAT = "genlab-2"  # genlab-1 (genlab 0.1) named the networks "models"; it still loads
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -32,8 +32,10 @@ def load_checkpoint(path: Path) -> dict:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch.load on arbitrary bytes raises nearly anything
         raise CheckpointError(f"{path} is not a readable genlab checkpoint ({_why(e)})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
+    if not isinstance(state, dict) or state.get("format") not in (FORMAT, "genlab-1"):
         raise CheckpointError(f"{path} is not a genlab checkpoint (format {FORMAT} expected)")
+    if state["format"] == "genlab-1" and "models" in state:
+        state["networks"] = state.pop("models")
     return state
 
 

@@ -8,7 +8,8 @@ N processes with per-rank batch B/N follow a 1-process run with batch B to float
 On GPUs BatchNorm becomes SyncBatchNorm, so GAN generators normalise with global-batch
 statistics too; on the CPU (no SyncBatchNorm there) each rank normalises its own shard, so a
 GAN with BatchNorm trains correctly but does not match the 1-process run bit for bit.
-Outside torchrun nothing here does anything.
+Outside torchrun nothing here does anything. A step makes itself distributed with its own
+`distribute(ranks)` (trainers/step.py), from the parts below.
 """
 
 from __future__ import annotations
@@ -147,46 +148,27 @@ class _DDP(DistributedDataParallel):
             return getattr(self.module, name)
 
 
-def wrap_model(model, r: Ranks) -> None:
-    """Puts the model's networks under DDP and its priors / VAE noise on global-batch draws;
-    its NaN guard decides with every rank.
+def data_parallel(module: nn.Module) -> nn.Module:
+    """module in DistributedDataParallel; on GPUs its BatchNorm becomes SyncBatchNorm.
 
-    model.modules keeps the bare networks, so checkpoints look the same as a 1-process run's.
     No buffer sync at each forward, so rank 0 alone can draw image grids without a collective
-    call; SyncBatchNorm (GPUs) keeps running statistics equal on every rank anyway.
+    call; SyncBatchNorm (GPUs) keeps running statistics equal on every rank anyway. A step keeps
+    the bare module in its `networks`, so checkpoints look the same as a 1-process run's.
     """
-    model.guard.agree = lambda finite: all_ranks(finite, r)
-    for name, value in list(vars(model).items()):
-        if isinstance(value, Prior):
-            setattr(model, name, ShardedPrior(value, r))
-        elif isinstance(value, nn.Module) and any(p.requires_grad for p in value.parameters()):
-            if hasattr(value, "reparameterize"):  # the VAE: eps for the global batch, too
-                value.reparameterize = _sharded_reparameterize(r)
-            device_ids = None
-            if value_device(value).type == "cuda":  # SyncBatchNorm works on GPUs only
-                nn.SyncBatchNorm.convert_sync_batchnorm(value)  # in place below the top module
-                device_ids = [value_device(value).index]
-            setattr(model, name, _DDP(value, device_ids=device_ids, **_NO_BUFFER_SYNC))
+    device_ids = None
+    device = next(module.parameters()).device
+    if device.type == "cuda":  # SyncBatchNorm works on GPUs only
+        nn.SyncBatchNorm.convert_sync_batchnorm(module)  # in place below the top module
+        device_ids = [device.index]
+    return _DDP(module, device_ids=device_ids, **_NO_BUFFER_SYNC)
 
 
-def all_ranks(flag: torch.Tensor, r: Ranks) -> torch.Tensor:
-    """A boolean's AND over the ranks (every rank must call it, at the same point)."""
+def all_ranks(flag: torch.Tensor) -> torch.Tensor:
+    """A boolean's AND over the ranks (every rank must call it, at the same point): what a
+    distributed step's NaN guard decides with, so every rank skips or stops together."""
     t = flag.reshape(1).to(torch.int32)
     dist.all_reduce(t, op=dist.ReduceOp.MIN)
     return t[0].bool()
-
-
-def value_device(module: nn.Module) -> torch.device:
-    return next(module.parameters()).device
-
-
-def _sharded_reparameterize(r: Ranks):
-    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        n = mu.shape[0]
-        eps = torch.randn(n * r.world, *mu.shape[1:], dtype=mu.dtype, device=mu.device)
-        return mu + torch.exp(0.5 * logvar) * eps[r.rank * n : (r.rank + 1) * n]
-
-    return reparameterize
 
 
 class NullLogger:

@@ -10,12 +10,16 @@ import torch.nn.functional as F
 from genlab.losses.gan import GANLoss, gradient_penalty
 from genlab.models.gan import Discriminator, Generator
 from genlab.models.priors import Prior
+from genlab.trainers import distributed
 from genlab.trainers.ema import make_ema
 from genlab.trainers.nan_guard import FiniteGuard
 from genlab.trainers.precision import Precision
+from genlab.trainers.step import Grids, load_networks_state, networks_state
 
 
 class GANStep:
+    """A Step (trainers/step.py) for model=gan, and model=cgan when G has classes."""
+
     def __init__(
         self,
         generator: Generator,
@@ -44,13 +48,14 @@ class GANStep:
         self.real_target = 1.0 - label_smoothing  # one-sided: fakes keep target 0
         self.gp_weight = gp_weight
         self.d_group, self.aux_weight = d_group, aux_weight
-        self.modules = {"generator": generator, "discriminator": discriminator}
+        self.networks = {"generator": generator, "discriminator": discriminator}
         self.optimizers = {"generator": opt_g, "discriminator": opt_d}
         # G's EMA (decay `ema`; None: off) draws every sample: grids, metrics, genlab.sample
         self.G_ema = make_ema(generator, ema) if ema is not None else None
         if self.G_ema is not None:
-            self.modules["generator_ema"] = self.G_ema
-        self.num_classes = generator.num_classes
+            self.networks["generator_ema"] = self.G_ema
+        self.num_classes, self.latent_dim = generator.num_classes, generator.latent_dim
+        self.family = "cgan" if self.num_classes else "gan"
         g = torch.Generator().manual_seed(seed)
         if self.num_classes:  # a 10 x 10 grid (for 10 classes): row k is class k
             n = self.num_classes
@@ -64,7 +69,7 @@ class GANStep:
         self._g_loss = None  # the last G loss, logged at steps without a G update
 
     def _z(self, n: int, device) -> torch.Tensor:
-        return self.prior.sample(n, self.G.latent_dim, device=device)
+        return self.prior.sample(n, self.latent_dim, device=device)
 
     def _d(self, x, y, group: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """D's float32 logits / scores, and its class logits when it has a classifier (AC-GAN)."""
@@ -131,11 +136,16 @@ class GANStep:
             out["g_loss"] = self._g_loss
         return out
 
-    def extra_state(self) -> dict:  # what a checkpoint needs beyond weights and optimisers
-        return {"g_loss": self._g_loss}
+    def state_dict(self) -> dict:
+        return networks_state(self, g_loss=self._g_loss)  # logged at steps without a G update
 
-    def load_extra_state(self, state: dict) -> None:
-        self._g_loss = state["g_loss"]
+    def load_state_dict(self, state: dict) -> None:
+        self._g_loss = load_networks_state(self, state).get("g_loss")
+
+    def distribute(self, ranks: distributed.Ranks) -> None:
+        self.G, self.D = distributed.data_parallel(self.G), distributed.data_parallel(self.D)
+        self.prior = distributed.ShardedPrior(self.prior, ranks)  # z for the global batch
+        self.guard.agree = distributed.all_ranks
 
     @property
     def sampler(self) -> Generator:
@@ -159,12 +169,12 @@ class GANStep:
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator=None) -> torch.Tensor:
         """n images in [0, 1]; a cGAN takes labels (default: balanced over the classes)."""
-        z = self.prior.sample(n, self.G.latent_dim, generator=generator).to(self.fixed_z.device)
+        z = self.prior.sample(n, self.latent_dim, generator=generator).to(self.fixed_z.device)
         if self.num_classes and labels is None:
             labels = torch.arange(n) % self.num_classes
         return self.decode(z, labels)
 
-    def grids(self) -> dict[str, tuple[torch.Tensor, int]]:
+    def grids(self) -> Grids:
         out = {"samples": (self.decode(self.fixed_z, self.fixed_y), self.grid_rows)}
         if self.G_ema is not None:  # the raw G beside its EMA
             online = self.decode(self.fixed_z, self.fixed_y, online=True)

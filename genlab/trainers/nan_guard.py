@@ -27,7 +27,7 @@ class FiniteGuard:
         self.defer = defer and policy == "stop"
         self._pending: torch.Tensor | None = None  # every loss finite since step `_since`?
         self._since = 0
-        # under torchrun: the flag's AND over every rank (distributed.wrap_model sets it), so all
+        # under torchrun: the flag's AND over every rank (a step's distribute() sets it), so all
         # ranks skip or stop together and none waits alone in a collective call
         self.agree: Callable[[torch.Tensor], torch.Tensor] = lambda finite: finite
 

@@ -1,8 +1,9 @@
 """The training loop: epochs, progress bar, logging, image grids and checkpoints.
 
-The model being trained is a per-model step (VAEStep, GANStep): it supplies `modules`,
-`optimizers`, `guard`, `train_step(x, y, step)` and `grids()`; everything else lives here.
-Quality metrics come in as a plain callable (model -> {name: value}): the loop does not know them.
+What is trained is a model family's step (trainers/step.py: VAEStep, GANStep): it supplies its
+networks, optimisers, NaN guard, `train_step(x, y, step)` and `grids()`; everything else lives
+here. Quality metrics come in as a plain callable (step -> {name: value}): the loop does not
+know them.
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ import yaml
 from tqdm.auto import tqdm
 
 from genlab.data.loader import ResidentLoader
-from genlab.errors import NonFiniteError
-from genlab.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from genlab.errors import Interrupted, NonFiniteError
 from genlab.logging.metrics_json import read_metrics_step
+from genlab.logging.tensorboard import RunLogger
+from genlab.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from genlab.trainers import distributed
 from genlab.trainers.health import HealthWatch
-from genlab.trainers.schedules import stretch
-from genlab.errors import Interrupted
+from genlab.trainers.schedules import make_schedulers, stretch
 from genlab.trainers.signals import StopOnSignals
-from genlab.logging.tensorboard import RunLogger
+from genlab.trainers.step import Step
 
 
 @dataclass
@@ -42,7 +43,7 @@ class LoopSettings:  # conf/trainer/default.yaml says what each one means
 class Trainer:
     def __init__(
         self,
-        model,
+        step: Step,
         loader: ResidentLoader,
         run_dir: Path,
         settings: LoopSettings,
@@ -50,22 +51,24 @@ class Trainer:
         health: HealthWatch | None = None,
         ranks: distributed.Ranks | None = None,
         evaluator=None,
+        schedule: str = "constant",
     ):
-        self.model, self.loader, self.settings = model, loader, settings
+        self.step, self.loader, self.settings = step, loader, settings
         self.health = health  # warns once when D has won (GANs); fed the logged scalars
         self.ranks = ranks or distributed.Ranks()  # under torchrun, rank 0 alone writes files
         self.run_dir = Path(run_dir)
         self.config = config or {}  # the resolved run config, kept in every checkpoint
-        self.step = 0  # steps done
+        self.global_step = 0  # steps (batches) done
         self.epoch = 0  # current epoch
         self.batch = 0  # batches done in the current epoch
         self.logger: RunLogger | None = None
         self.saved_step: int | None = None  # the step of the last checkpoint written
-        self.guard = model.guard  # on a GPU its NaN check waits for a log step or checkpoint
-        self.evaluator = evaluator  # model -> {metric: value} (genlab.metrics), or None
+        self.guard = step.guard  # on a GPU its NaN check waits for a log step or checkpoint
+        self.evaluator = evaluator  # step -> {metric: value} (genlab.metrics), or None
         self.metrics: dict[str, float] = {}  # the last evaluation
         self.evaluated_step: int | None = None  # ... and its step
-        self.schedulers: dict = {}  # name -> learning-rate scheduler of model.optimizers[name]
+        # learning-rate schedules over the whole run: name -> scheduler of step.optimizers[name]
+        self.schedulers = make_schedulers(step.optimizers, schedule, self.total_steps)
         self.train_seconds = 0.0  # wall time spent training, evaluations excluded, all launches
         self._since: float | None = None  # when the training clock last started
 
@@ -87,53 +90,43 @@ class Trainer:
     def state_dict(self) -> dict:
         return {
             "config": self.config,
-            "models": {k: m.state_dict() for k, m in self.model.modules.items()},
-            "optimizers": {k: o.state_dict() for k, o in self.model.optimizers.items()},
+            **self.step.state_dict(),  # networks, optimizers, scaler, extra
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
-            "extra": self.model.extra_state() if hasattr(self.model, "extra_state") else {},
             "data": {  # what sampling needs without decoding the data set again
                 "image_shape": list(self.loader.images.shape[1:]),
                 "num_classes": self.loader.num_classes,
             },
-            "step": self.step,
+            "step": self.global_step,
             "epoch": self.epoch,
             "batch": self.batch,
             "skipped": self.guard.skipped,
             "train_seconds": self._clock(),
-            "scaler": scaler.state_dict() if (scaler := self.model.precision.scaler) else None,
             "rng": rng_state(),
         }
 
     def load_state_dict(self, state: dict) -> None:
-        for k, m in self.model.modules.items():
-            m.load_state_dict(state["models"][k])
-        for k, o in self.model.optimizers.items():
-            o.load_state_dict(state["optimizers"][k])
+        self.step.load_state_dict(state)
         for k, sched in self.schedulers.items():
             sched.load_state_dict(state["schedulers"][k])
             stretch(sched, self.total_steps)  # trained on with more epochs: over the new length
-        if hasattr(self.model, "load_extra_state"):
-            self.model.load_extra_state(state["extra"])
-        self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
+        self.global_step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
         self.guard.skipped = state.get("skipped", 0)
         self.train_seconds = state.get("train_seconds", 0.0)
-        if self.model.precision.scaler and state.get("scaler"):  # fp16: the loss scale goes on
-            self.model.precision.scaler.load_state_dict(state["scaler"])
-        self.saved_step = self.step
+        self.saved_step = self.global_step
         set_rng_state(state["rng"])
 
     def save(self) -> None:
         """Flushes the logs, then writes the checkpoint, unless a weight is NaN/Inf: the last
         good checkpoint is never overwritten by a broken model."""
         self.guard.check()
-        params = [p.detach() for m in self.model.modules.values() for p in m.parameters()]
+        params = [p.detach() for m in self.step.networks.values() for p in m.parameters()]
         if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
-            raise NonFiniteError(f"non-finite weights at step {self.step}")
+            raise NonFiniteError(f"non-finite weights at step {self.global_step}")
         if self.ranks.main:
             if self.logger is not None:
                 self.logger.flush()  # events up to this step reach the disk before the checkpoint
             save_checkpoint(self.checkpoint_path, self.state_dict())
-        self.saved_step = self.step
+        self.saved_step = self.global_step
 
     def resume(self) -> None:
         self.load_state_dict(load_checkpoint(self.checkpoint_path))
@@ -147,20 +140,20 @@ class Trainer:
         """
         s = self.settings
         # a resumed run drops the events a dead run logged after its checkpoint: no duplicates
-        purge = self.step + 1 if self.step else None
+        purge = self.global_step + 1 if self.global_step else None
         main = self.ranks.main
         self.logger = (
             RunLogger(self.run_dir, purge_step=purge) if main else distributed.NullLogger()
         )
-        for m in self.model.modules.values():
+        for m in self.step.networks.values():
             m.train()
-        if self.step == 0:
+        if self.global_step == 0:
             self.logger.text("config", f"```\n{yaml.safe_dump(self.config, sort_keys=False)}```")
             self._log_images(png=True)  # the start of training
         last: dict[str, float] = {}
         bar = tqdm(
             total=self.total_steps,
-            initial=self.step,
+            initial=self.global_step,
             disable=not s.progress or not main,
             desc=f"epoch {self.epoch + 1}/{s.epochs}",
             dynamic_ncols=True,
@@ -168,15 +161,15 @@ class Trainer:
         self._since = time.perf_counter()
         try:
             with StopOnSignals() as signals:
-                while self.step < self.total_steps:
+                while self.global_step < self.total_steps:
                     for x, y in self.loader.epoch(self.epoch, self.batch):
-                        last = self._step(x, y, bar) or last
-                        if self.step >= self.total_steps:
+                        last = self._train_batch(x, y, bar) or last
+                        if self.global_step >= self.total_steps:
                             break
                         if signals.signum is not None:  # at a step boundary: save and stop
-                            if self.saved_step != self.step:
+                            if self.saved_step != self.global_step:
                                 self.save()
-                            raise Interrupted(signals.signum, self.step, self.run_dir)
+                            raise Interrupted(signals.signum, self.global_step, self.run_dir)
             if self.total_steps == 0:
                 self.save()  # epochs=0: the untrained model
             elif self.needs_final_evaluation:  # the trained model is saved: measure it now
@@ -195,7 +188,7 @@ class Trainer:
             self.logger.flush()
         return {**last, **self.metrics}
 
-    def _step(self, x, y, bar) -> dict[str, float]:
+    def _train_batch(self, x, y, bar) -> dict[str, float]:
         """One batch, then what falls due at this step. Returns the scalars if logged.
 
         Order matters for exact resume: everything logged at a step (scalars, epoch-end and
@@ -203,60 +196,69 @@ class Trainer:
         events up to its step and a resume purges exactly the later ones.
         """
         s = self.settings
-        self.guard.step = self.step + 1
-        scalars = self.model.train_step(x, y, self.step)
+        self.guard.step = self.global_step + 1
+        scalars = self.step.train_step(x, y, self.global_step)
         for sched in self.schedulers.values():  # learning-rate schedules advance once per batch
             sched.step()
-        self.step += 1
+        self.global_step += 1
         self.batch += 1
         bar.update()
         logged = {}
-        if self.step % s.log_every == 0 or self.step == self.total_steps:
+        if self.global_step % s.log_every == 0 or self.global_step == self.total_steps:
             self.guard.check()  # a GPU's deferred NaN check: this step syncs anyway
             scalars = distributed.mean_over_ranks(scalars, self.ranks)
             logged = {k: v.item() for k, v in scalars.items()}  # the one host sync
             logged |= {f"lr_{k}": sched.get_last_lr()[0] for k, sched in self.schedulers.items()}
             if s.nan_policy == "skip":
                 logged["skipped_batches"] = self.guard.skipped
-            self.logger.scalars(logged, self.step)
-            if self.health and (warning := self.health.update(logged, self.step)):
-                self.logger.text("health", warning, self.step)
+            self.logger.scalars(logged, self.global_step)
+            if self.health and (warning := self.health.update(logged, self.global_step)):
+                self.logger.text("health", warning, self.global_step)
             bar.set_postfix({k: f"{v:.3g}" for k, v in logged.items()})
         if self.batch == len(self.loader):  # the epoch ends; the next one starts at batch 0
             self.epoch, self.batch = self.epoch + 1, 0
             bar.set_description(f"epoch {min(self.epoch + 1, s.epochs)}/{s.epochs}")
-            if self.step < self.total_steps:
+            if self.global_step < self.total_steps:
                 if self.epoch % s.image_every == 0:
                     self._log_images(png=True)
                 if s.eval_every and self.epoch % s.eval_every == 0:  # the end: in fit, after saving
                     self._evaluate()
-        if self.step == self.total_steps:
+        if self.global_step == self.total_steps:
             self._log_images(png=True)  # the end of training; measured after its checkpoint
-        if self.step % s.checkpoint_every == 0 or self.step == self.total_steps:
+        if self.global_step % s.checkpoint_every == 0 or self.global_step == self.total_steps:
             self.save()
         return logged
+
+    @property
+    def done(self) -> bool:
+        """Nothing left to do: trained to the end and measured (a resume of it is a no-op)."""
+        finished = self.global_step >= self.total_steps and self.global_step > 0
+        return finished and not self.needs_final_evaluation
 
     @property
     def needs_final_evaluation(self) -> bool:
         """Trained to the end, measured neither in this process nor in metrics.json (e.g. the
         evaluation of an earlier launch failed or was interrupted)."""
-        if self.evaluator is None or self.step < self.total_steps or self.total_steps == 0:
+        if self.evaluator is None or self.global_step < self.total_steps or self.total_steps == 0:
             return False
-        return self.evaluated_step != self.step and read_metrics_step(self.run_dir) != self.step
+        return (
+            self.evaluated_step != self.global_step
+            and read_metrics_step(self.run_dir) != self.global_step
+        )
 
     def _log_images(self, png: bool) -> None:
         if self.ranks.main:
-            self.logger.images(self.model.grids(), self.step, png=png)
+            self.logger.images(self.step.grids(), self.global_step, png=png)
 
     def _evaluate(self, final: bool = False) -> None:
         if self.evaluator is not None and self.ranks.main:
             self.train_seconds, self._since = self._clock(), None  # the clock stops while measuring
-            self.logger.scalars({"train_s": self.train_seconds}, self.step, prefix="time")
-            self.metrics, self.evaluated_step = self.evaluator(self.model), self.step
-            self.logger.scalars(self.metrics, self.step, prefix="eval")
+            self.logger.scalars({"train_s": self.train_seconds}, self.global_step, prefix="time")
+            self.metrics, self.evaluated_step = self.evaluator(self.step), self.global_step
+            self.logger.scalars(self.metrics, self.global_step, prefix="eval")
             self._since = time.perf_counter() if not final else None
             if final:  # metrics.json and the HParams row
-                self.logger.final(self.config, self.metrics, self.step)
+                self.logger.final(self.config, self.metrics, self.global_step)
 
     def close(self) -> None:
         if self.logger is not None:

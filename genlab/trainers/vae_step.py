@@ -5,13 +5,20 @@ from __future__ import annotations
 import torch
 
 from genlab.losses.elbo import VAELoss
-from genlab.models.vae import VAE
 from genlab.models.priors import Prior
+from genlab.models.vae import VAE
+from genlab.trainers import distributed
 from genlab.trainers.nan_guard import FiniteGuard
 from genlab.trainers.precision import Precision
+from genlab.trainers.step import Grids, load_networks_state, networks_state
 
 
 class VAEStep:
+    """A Step (trainers/step.py) for model=vae."""
+
+    family = "vae"
+    num_classes = 0
+
     def __init__(
         self,
         vae: VAE,
@@ -26,8 +33,10 @@ class VAEStep:
     ):
         self.vae, self.optimizer, self.loss, self.prior = vae, optimizer, loss, prior
         self.precision, self.guard = precision, guard  # guard: NaN/Inf check before each update
-        self.modules = {"vae": vae}
+        self.noise = Prior("normal")  # eps of the reparameterisation z = mu + sigma * eps
+        self.networks = {"vae": vae}
         self.optimizers = {"vae": optimizer}
+        self.latent_dim = vae.latent_dim
         g = torch.Generator().manual_seed(seed)
         device = fixed_x.device
         self.fixed_z = prior.sample(64, vae.latent_dim, generator=g).to(device)  # for sample grids
@@ -36,12 +45,25 @@ class VAEStep:
     def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         if self.loss.binarize:
             x = torch.bernoulli(x)
+        eps = self.noise.sample(x.shape[0], self.latent_dim, device=x.device)
         with self.precision.autocast():
-            logits, mu, logvar = self.vae(x)
+            logits, mu, logvar = self.vae(x, eps)
         terms = self.loss(logits.float(), x, mu.float(), logvar.float())  # the loss in float32
         if self.guard(terms):  # every term finite (nan_policy=skip: else no update)
             self.precision.update(terms["loss"], self.optimizer)
         return {k: v.detach() for k, v in terms.items()}
+
+    def state_dict(self) -> dict:
+        return networks_state(self)
+
+    def load_state_dict(self, state: dict) -> None:
+        load_networks_state(self, state)
+
+    def distribute(self, ranks: distributed.Ranks) -> None:
+        self.vae = distributed.data_parallel(self.vae)
+        self.noise = distributed.ShardedPrior(self.noise, ranks)  # eps for the global batch
+        self.prior = distributed.ShardedPrior(self.prior, ranks)
+        self.guard.agree = distributed.all_ranks
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
@@ -55,7 +77,7 @@ class VAEStep:
         return self.decode(z.to(self.fixed_z.device))
 
     @torch.no_grad()
-    def grids(self) -> dict[str, tuple[torch.Tensor, int]]:
+    def grids(self) -> Grids:
         was_training = self.vae.training
         self.vae.eval()
         out = {"samples": (self.decode(self.fixed_z), 8)}

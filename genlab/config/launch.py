@@ -1,0 +1,74 @@
+"""The one way from a composed config to a trainer ready to fit: a new run, or the continuation
+of one. `genlab train` (each job of a sweep too, and each torchrun process) and the Python API's
+`genlab.train` both come here, so a resume behaves the same wherever it starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from genlab.config.build import make_trainer
+from genlab.config.resume import resumed_config
+from genlab.errors import CheckpointError, first_line
+from genlab.runs.checkpoint import load_checkpoint
+from genlab.runs.status import read_status
+from genlab.trainers import distributed
+from genlab.trainers.trainer import Trainer
+
+
+def open_run(
+    cfg: DictConfig,
+    overrides: list[str],
+    run_dir: Path,
+    ranks: distributed.Ranks | None = None,
+    *,
+    sweep_job: bool = False,
+) -> Trainer | None:
+    """The trainer of the run in run_dir, at the step it is to continue from; None when there is
+    nothing left to do (the run finished and was measured): then nothing in run_dir is touched.
+
+    - `resume=RUN_DIR` (cfg.resume): that run, with the config saved in its checkpoint and the
+      few keys a resume may change (config/resume.py) taken from `overrides`;
+    - sweep_job (`resume_sweep=`): a job already finished is skipped, an interrupted one goes on
+      from its checkpoint, one that never started starts;
+    - otherwise: a new run from cfg.
+    """
+    run_dir = Path(cfg.resume or run_dir)  # resume=: the directory as the user wrote it
+    if sweep_job and not cfg.resume and read_status(run_dir).get("status") == "finished":
+        print(f"skipped (finished in an earlier launch): {run_dir}")
+        return None
+    changed: list[str] = []
+    if cfg.resume:
+        state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+        c, changed = resumed_config(cfg, overrides, state["config"], run_dir)
+        trainer = make_trainer(c, run_dir, ranks)
+    elif sweep_job and (run_dir / "checkpoints" / "last.pt").is_file():
+        trainer = make_trainer(cfg, run_dir, ranks)  # the job's own command line: the same config
+        state = load_checkpoint(trainer.checkpoint_path)
+    else:
+        return make_trainer(cfg, run_dir, ranks)
+    _load(trainer, state)
+    if trainer.done:
+        print(
+            f"{run_dir} already finished at step {trainer.global_step}; "
+            "raise trainer.epochs (or trainer.max_steps) to train on"
+        )
+        return None
+    if not cfg.resume:  # a job of a resumed sweep
+        print(f"resumed from step {trainer.global_step}: {run_dir}")
+    elif trainer.global_step < trainer.total_steps:
+        note = f"; changed {', '.join(changed)}" if changed else ""
+        print(f"resuming {run_dir} at step {trainer.global_step}{note}")
+    return trainer
+
+
+def _load(trainer: Trainer, state: dict) -> None:
+    try:
+        trainer.load_state_dict(state)
+    except (KeyError, RuntimeError, ValueError) as e:
+        raise CheckpointError(
+            f"{trainer.checkpoint_path} does not fit the model its config builds "
+            f"({first_line(e, 100)})"
+        ) from None
