@@ -33,8 +33,8 @@ from genlab.errors import ConfigError
 from genlab.logging.metrics_json import write_metrics
 from genlab.logging.tensorboard import read_scalars
 from genlab.runs.directory import check_new_run_dir
-from genlab.runs.generate import balanced_labels, interpolation, sample, to_uint8
 from genlab.runs.status import JobRecord, read_status
+from genlab.trainers.sampling import balanced_labels, interpolation, sample, to_uint8
 
 
 def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
@@ -65,10 +65,7 @@ def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
     if not cfg.resume:
         _save_config(run_dir, cfg, overrides)
     with JobRecord(run_dir) as job:
-        try:
-            job.result = trainer.fit()
-        finally:
-            trainer.close()
+        job.result = trainer.fit()
     return Run(run_dir)
 
 

@@ -19,8 +19,8 @@ from torchvision.utils import save_image
 from genlab.cli.arguments import arg, parse_args
 from genlab.config.build import load_run
 from genlab.errors import ConfigError, GenlabError
-from genlab.runs.generate import balanced_labels, interpolation, sample
 from genlab.storage.atomic import write_atomic
+from genlab.trainers.sampling import balanced_labels, interpolation, sample
 
 
 @dataclass

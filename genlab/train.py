@@ -16,40 +16,26 @@ import types
 from pathlib import Path
 
 import hydra
-import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from genlab.cli.main import run
 from genlab.config import CONF_DIR
-from genlab.config.launch import open_run
+from genlab.config.launch import train_job
 from genlab.errors import ConfigError
-from genlab.trainers import distributed
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> dict | None:
-    """One run: open it (new, or continued: config/launch.py) and train it; returns the last
-    scalars and the final metrics, or None when there was nothing left to do."""
+    """One run (a job of a sweep, a process of a torchrun): open it, new or continued, and train
+    it (config/launch.py); returns the last scalars and the final metrics, or None when there
+    was nothing left to do."""
     sweeper = HydraConfig.get().runtime.choices.get("hydra/sweeper", "")
     if sweeper.startswith("optuna") and cfg.objective is None:
         raise ConfigError(f"hydra/sweeper={sweeper} needs objective=<metric to minimise>, e.g. fid")
-    ranks = distributed.start(use_cuda=cfg.device.name != "cpu" and torch.cuda.is_available())
-    run_dir = Path(distributed.broadcast(HydraConfig.get().runtime.output_dir, ranks))  # rank 0's
-    try:
-        overrides = list(HydraConfig.get().overrides.task)
-        trainer = open_run(cfg, overrides, run_dir, ranks, sweep_job=bool(cfg.resume_sweep))
-        if trainer is None:
-            return None  # nothing done: the run's status.json stays as it was
-        try:
-            result = trainer.fit()
-        finally:
-            trainer.close()
-        if ranks.main:
-            print(f"run directory: {trainer.run_dir}")
-        return result
-    finally:
-        distributed.stop(ranks)
+    overrides = list(HydraConfig.get().overrides.task)
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    return train_job(cfg, overrides, run_dir, sweep_job=bool(cfg.resume_sweep))
 
 
 def cli(args: list[str] | None = None) -> None:

@@ -8,8 +8,9 @@ classifier is already trained) under a profiler and records every call from a fu
 genlab module into a function of another (through any frames of torch or Hydra in between, such
 as nn.Module.__call__ or Hydra's callbacks). A room is a folder under genlab/ (config, trainers,
 ...); the top-level modules are the commands (train.py, api.py, ...), except errors.py. A hop is
-a distinct (calling module, called module) pair whose rooms differ: the edges a reader follows
-from one room into another. Prints the count and the list, in the order they were first taken.
+a pair of modules in different rooms of which one calls the other (either way: a callback back
+into the caller's module is the same crossing): the edges a reader follows from one room into
+another. Prints the count and the list, in the order they were first taken.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def trace(args: list[str]) -> list[tuple[str, str]]:
         a, b = room(caller, package), room(callee, package)
         if a != b:
             rel = lambda p: str(Path(p).resolve().relative_to(package.parent))  # noqa: E731
-            edges.setdefault((rel(caller), rel(callee)), None)
+            if (rel(callee), rel(caller)) not in edges:
+                edges.setdefault((rel(caller), rel(callee)), None)
 
     sys.setprofile(profile)
     try:

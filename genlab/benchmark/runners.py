@@ -53,10 +53,7 @@ def run_genlab(cfg: DictConfig, warmup: int, steps: int) -> Result:
         trainer.step.train_step = timed_step
         trainer.settings.max_steps = warmup + steps + 1  # the clock stops as the last one begins
         trainer.settings.epochs = trainer.settings.max_steps  # never stop at an epoch's end
-        try:
-            trainer.fit()
-        finally:
-            trainer.close()
+        trainer.fit()
     batch = trainer.loader.batch_size
     return Result(steps * batch / clock.seconds, mem.mib, batch)
 

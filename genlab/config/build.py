@@ -182,7 +182,9 @@ def make_trainer(
     c = cfg if isinstance(cfg, dict) else to_dict(cfg)
     validate(c)
     ranks = ranks or distributed.Ranks()
-    device = distributed.local_device(make_device(c["device"]["name"]), ranks)
+    device = make_device(c["device"]["name"])
+    if ranks.active and device.type == "cuda":
+        device = torch.device("cuda", ranks.local_rank)  # one GPU per process
     if c["threads"]:  # CPU threads of this process: parallel jobs should share the cores
         torch.set_num_threads(c["threads"])
     # rank 0 measures; built first, as training the classifier on first use draws random numbers

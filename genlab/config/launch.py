@@ -1,12 +1,14 @@
 """The one way from a composed config to a trainer ready to fit: a new run, or the continuation
-of one. `genlab train` (each job of a sweep too, and each torchrun process) and the Python API's
-`genlab.train` both come here, so a resume behaves the same wherever it starts.
+of one (open_run). `genlab train` (each job of a sweep too, and each torchrun process: train_job)
+and the Python API's `genlab.train` both come here, so a resume behaves the same wherever it
+starts.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from omegaconf import DictConfig
 
 from genlab.config.build import make_trainer
@@ -16,6 +18,22 @@ from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.status import read_status
 from genlab.trainers import distributed
 from genlab.trainers.trainer import Trainer
+
+
+def train_job(
+    cfg: DictConfig, overrides: list[str], run_dir: Path, *, sweep_job: bool
+) -> dict | None:
+    """Opens the run and trains it to the end, as one process of it (under torchrun: this rank);
+    returns the last scalars and the final metrics, or None when there was nothing left to do."""
+    use_cuda = cfg.device.name != "cpu" and torch.cuda.is_available()
+    with distributed.process_group(use_cuda, run_dir) as (ranks, run_dir):
+        trainer = open_run(cfg, overrides, run_dir, ranks, sweep_job=sweep_job)
+        if trainer is None:
+            return None  # nothing done: the run's status.json stays as it was
+        result = trainer.fit()
+        if ranks.main:
+            print(f"run directory: {trainer.run_dir}")
+        return result
 
 
 def open_run(

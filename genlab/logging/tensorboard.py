@@ -46,11 +46,17 @@ class RunLogger:
     def close(self) -> None:
         self.writer.close()
 
-    def final(self, config: dict, metrics: dict[str, float], step: int) -> None:
-        """The end-of-run metrics: metrics.json, and the run's row in TensorBoard's HParams tab
-        (its config against its eval/ scalars)."""
-        write_metrics(self.run_dir, metrics, step)
-        self.hparams(hparams_of(config), {f"eval/{k}": v for k, v in metrics.items()})
+    def evaluation(
+        self, metrics: dict[str, float], step: int, train_s: float, final_config: dict | None
+    ) -> None:
+        """One evaluation: eval/<metric> and time/train_s (training seconds so far) scalars. The
+        end-of-run one (final_config: the run's config) also writes metrics.json and the run's
+        row in TensorBoard's HParams tab (its config against its eval/ scalars)."""
+        self.scalars({"train_s": train_s}, step, prefix="time")
+        self.scalars(metrics, step, prefix="eval")
+        if final_config is not None:
+            write_metrics(self.run_dir, metrics, step)
+            self.hparams(hparams_of(final_config), {f"eval/{k}": v for k, v in metrics.items()})
 
     def hparams(self, hparams: dict, metrics: dict[str, float]) -> None:
         """One row in TensorBoard's HParams tab, written into this run's own event file (unlike

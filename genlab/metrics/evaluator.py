@@ -22,7 +22,7 @@ from genlab.metrics.distances import (
 )
 from genlab.metrics.likelihood import vae_test_metrics
 from genlab.metrics.precision_recall import precision_recall
-from genlab.runs.generate import balanced_labels, sample
+from genlab.trainers.sampling import balanced_labels, sample
 from genlab.trainers.step import LikelihoodStep, Step
 
 BACKBONES = ("classifier", "inception")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 import warnings
 import zipfile
@@ -18,7 +19,9 @@ FORMAT = "genlab-2"  # genlab-1 (genlab 0.1) named the networks "models"; it sti
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write state to path so that a crash mid-write leaves the previous file whole."""
-    write_atomic(path, lambda f: torch.save({"format": FORMAT, **state}, f))
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **state}, buffer)
+    write_atomic(path, buffer.getvalue())
 
 
 def load_checkpoint(path: Path) -> dict:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import inspect
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -28,19 +30,16 @@ from genlab.data.loader import ResidentLoader
 from genlab.models.priors import Prior
 
 
-@dataclass(frozen=True)
 class Ranks:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
+    """This process's place among the processes of one run (one process: rank 0 of 1)."""
 
-    @property
-    def main(self) -> bool:  # the one process that writes files
-        return self.rank == 0
+    def __init__(self, rank: int = 0, world: int = 1, local_rank: int = 0):
+        self.rank, self.world, self.local_rank = rank, world, local_rank
+        self.main = rank == 0  # the one process that writes files
+        self.active = world > 1  # several processes: DDP, sharded batches and noise
 
-    @property
-    def active(self) -> bool:
-        return self.world > 1
+    def __repr__(self) -> str:
+        return f"Ranks(rank={self.rank}, world={self.world}, local_rank={self.local_rank})"
 
 
 def from_env() -> Ranks:
@@ -49,24 +48,20 @@ def from_env() -> Ranks:
     return Ranks(int(e.get("RANK", 0)), int(e.get("WORLD_SIZE", 1)), int(e.get("LOCAL_RANK", 0)))
 
 
-def start(use_cuda: bool) -> Ranks:
-    """Joins the process group (nccl on GPUs, gloo on the CPU) when torchrun started us."""
+@contextmanager
+def process_group(use_cuda: bool, run_dir: Path) -> Iterator[tuple[Ranks, Path]]:
+    """(this process's ranks, rank 0's run directory) inside the process group torchrun's
+    processes join (nccl on GPUs, gloo on the CPU), which is left on exit; one process: no group."""
     r = from_env()
     if r.active and not dist.is_initialized():
         if use_cuda:
             torch.cuda.set_device(r.local_rank)
         dist.init_process_group("nccl" if use_cuda else "gloo")
-    return r
-
-
-def stop(r: Ranks) -> None:
-    if r.active and dist.is_initialized():
-        dist.destroy_process_group()
-
-
-def local_device(device: torch.device, r: Ranks) -> torch.device:
-    """One GPU per process: cuda:LOCAL_RANK."""
-    return torch.device("cuda", r.local_rank) if r.active and device.type == "cuda" else device
+    try:
+        yield r, Path(broadcast(str(run_dir), r))
+    finally:
+        if r.active and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def broadcast(value, r: Ranks):
@@ -175,6 +170,7 @@ class NullLogger:
     """The logger of ranks other than 0: they train, rank 0 writes."""
 
     def scalars(self, *args, **kwargs) -> None: ...
+    def evaluation(self, *args, **kwargs) -> None: ...
     def images(self, *args, **kwargs) -> None: ...
     def text(self, *args, **kwargs) -> None: ...
     def flush(self) -> None: ...

@@ -60,16 +60,17 @@ class GANStep:
         if self.num_classes:  # a 10 x 10 grid (for 10 classes): row k is class k
             n = self.num_classes
             self.fixed_y = torch.arange(n).repeat_interleave(10).to(device)
-            self.fixed_z = prior.sample(10 * n, generator.latent_dim, generator=g).to(device)
+            self.fixed_z = self._z(10 * n, generator=g).to(device)
             self.grid_rows = 10
         else:
             self.fixed_y = None
-            self.fixed_z = prior.sample(64, generator.latent_dim, generator=g).to(device)
+            self.fixed_z = self._z(64, generator=g).to(device)
             self.grid_rows = 8
         self._g_loss = None  # the last G loss, logged at steps without a G update
 
-    def _z(self, n: int, device) -> torch.Tensor:
-        return self.prior.sample(n, self.latent_dim, device=device)
+    def _z(self, n: int, device=None, generator=None) -> torch.Tensor:
+        """n latents from the prior (z for the global batch under torchrun: distribute())."""
+        return self.prior.sample(n, self.latent_dim, device=device, generator=generator)
 
     def _d(self, x, y, group: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """D's float32 logits / scores, and its class logits when it has a classifier (AC-GAN)."""
@@ -169,7 +170,7 @@ class GANStep:
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator=None) -> torch.Tensor:
         """n images in [0, 1]; a cGAN takes labels (default: balanced over the classes)."""
-        z = self.prior.sample(n, self.latent_dim, generator=generator).to(self.fixed_z.device)
+        z = self._z(n, generator=generator).to(self.fixed_z.device)
         if self.num_classes and labels is None:
             labels = torch.arange(n) % self.num_classes
         return self.decode(z, labels)

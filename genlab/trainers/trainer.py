@@ -54,6 +54,7 @@ class Trainer:
         schedule: str = "constant",
     ):
         self.step, self.loader, self.settings = step, loader, settings
+        self.batches_per_epoch = len(loader)
         self.health = health  # warns once when D has won (GANs); fed the logged scalars
         self.ranks = ranks or distributed.Ranks()  # under torchrun, rank 0 alone writes files
         self.run_dir = Path(run_dir)
@@ -83,7 +84,7 @@ class Trainer:
 
     @property
     def total_steps(self) -> int:
-        total = self.settings.epochs * len(self.loader)
+        total = self.settings.epochs * self.batches_per_epoch
         return min(total, self.settings.max_steps) if self.settings.max_steps else total
 
     # --- state ----------------------------------------------------------------------------
@@ -185,7 +186,7 @@ class Trainer:
         finally:
             self.train_seconds, self._since = self._clock(), None
             bar.close()
-            self.logger.flush()
+            self.close()
         return {**last, **self.metrics}
 
     def _train_batch(self, x, y, bar) -> dict[str, float]:
@@ -215,7 +216,7 @@ class Trainer:
             if self.health and (warning := self.health.update(logged, self.global_step)):
                 self.logger.text("health", warning, self.global_step)
             bar.set_postfix({k: f"{v:.3g}" for k, v in logged.items()})
-        if self.batch == len(self.loader):  # the epoch ends; the next one starts at batch 0
+        if self.batch == self.batches_per_epoch:  # the epoch ends; the next one starts at batch 0
             self.epoch, self.batch = self.epoch + 1, 0
             bar.set_description(f"epoch {min(self.epoch + 1, s.epochs)}/{s.epochs}")
             if self.global_step < self.total_steps:
@@ -253,13 +254,13 @@ class Trainer:
     def _evaluate(self, final: bool = False) -> None:
         if self.evaluator is not None and self.ranks.main:
             self.train_seconds, self._since = self._clock(), None  # the clock stops while measuring
-            self.logger.scalars({"train_s": self.train_seconds}, self.global_step, prefix="time")
             self.metrics, self.evaluated_step = self.evaluator(self.step), self.global_step
-            self.logger.scalars(self.metrics, self.global_step, prefix="eval")
+            config = self.config if final else None  # the end: metrics.json and the HParams row
+            self.logger.evaluation(self.metrics, self.global_step, self.train_seconds, config)
             self._since = time.perf_counter() if not final else None
-            if final:  # metrics.json and the HParams row
-                self.logger.final(self.config, self.metrics, self.global_step)
 
     def close(self) -> None:
+        """Flushes and closes the logs (fit does this as it returns or raises)."""
         if self.logger is not None:
             self.logger.close()
+            self.logger = None

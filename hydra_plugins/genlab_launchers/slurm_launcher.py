@@ -22,9 +22,9 @@ from hydra.core.utils import setup_globals
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 
 from genlab.cli.overrides import quoted
-from genlab.storage.atomic import write_atomic
-from genlab.runs.status import STATUS_FILE, read_status
 from genlab.errors import Interrupted
+from genlab.runs.status import STATUS_FILE, read_status
+from genlab.storage.atomic import write_atomic
 from hydra_plugins.genlab_launchers import ServiceMissing
 
 START = "bash scripts/cluster/slurm.sh up (a one-node cluster here), then export SLURM_CONF=..."

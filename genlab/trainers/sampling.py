@@ -1,4 +1,5 @@
-"""Images from a trained model: batched samples as uint8, and latent interpolation grids."""
+"""Images from a step (trained or training): batched samples as uint8, and latent interpolation
+grids. What the evaluator, `genlab sample` and the Python API draw with."""
 
 from __future__ import annotations
 
