@@ -27,7 +27,8 @@ from torchvision.utils import make_grid
 from genlab.cli.one_line import one_line
 from genlab.cli.overrides import check_presets, resume_args
 from genlab.config import CONF_DIR
-from genlab.config.build import load_run, make_device, make_evaluator
+from genlab.config.build import load_run, make_device
+from genlab.config.evaluation import make_evaluator
 from genlab.config.launch import open_run
 from genlab.errors import ConfigError
 from genlab.logging.metrics_json import write_metrics

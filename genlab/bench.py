@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from genlab.benchmark.runners import Result, compose_config, describe_fast, run_genlab, run_tutorial
-from genlab.config.build import device_defaults, make_device, to_dict
+from genlab.config.build import make_device, to_dict
 
 CASES = {
     "vae-mlp": ["model=vae", "arch=mlp"],
@@ -46,9 +46,8 @@ SEANIE12 = "gan-mlp"  # its tutorial side runs the tutorial's own networks
 
 def ablations(c: dict) -> list[list[str]]:
     """Each fast path flipped from the device's default, one at a time."""
-    device = make_device(c["device"]["name"]).type
-    f = device_defaults(device)
-    out = [[f"device.precision={p}"] for p in ("32", "bf16", "fp16") if p != f["precision"]]
+    device, f = c["device"]["name"], c["device"]  # device=auto: already the device's defaults
+    out = [[f"device.precision={p}"] for p in ("32", "bf16", "fp16") if p != str(f["precision"])]
     if device == "cpu":  # fp16 on a CPU without fp16 units is emulated: not worth a row
         out = [o for o in out if o != ["device.precision=fp16"]]
     out.append([f"device.compile={str(not f['compile']).lower()}"])

@@ -11,8 +11,9 @@ from omegaconf import OmegaConf
 
 from genlab.cli.arguments import arg, parse_args
 from genlab.config import CONF_DIR
-from genlab.config.build import make_classifier, make_device
+from genlab.config.build import make_device
 from genlab.config.checks import one_of, positive
+from genlab.config.evaluation import make_classifier
 from genlab.data import DATASETS
 from genlab.errors import GenlabError
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genlab.cli.arguments import arg, parse_args
-from genlab.config.build import load_run, make_device, make_evaluator
+from genlab.config.build import load_run, make_device
+from genlab.config.evaluation import make_evaluator
 from genlab.errors import GenlabError
 from genlab.logging.metrics_json import write_metrics
 

@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from genlab.config.build import device_defaults, fast_paths, make_trainer, to_dict
+from genlab.config.build import make_trainer, to_dict
 from genlab.errors import ConfigError
 
 SMALL = ["data.size=32", "optimizer.lr=1e-3", "~recipe"]  # the textbook models' numerics
@@ -123,15 +123,14 @@ def test_gradient_penalty_trains_with_compile_on(compose_cfg, tmp_path):
     assert gan.G._compiled_call_impl is not None and gan.D._compiled_call_impl is None
 
 
-def test_auto_takes_the_device_defaults_written_in_the_device_configs(compose_cfg):
-    auto = to_dict(compose_cfg("device=auto"))["device"]
-    assert set(auto.values()) == {"auto"}  # every fast path left to the device
-    for name in ("cpu", "cuda"):
-        d = to_dict(compose_cfg(f"device={name}"))["device"]
-        written = fast_paths(d, torch.device(name))  # device=<name>: its YAML, no `auto` in it
-        assert "auto" not in written.values()
-        assert fast_paths(auto, torch.device(name)) == written == device_defaults(name)
-    assert device_defaults("cpu") != device_defaults("cuda")
+def test_auto_resolves_to_the_visible_device_and_its_written_defaults(compose_cfg, monkeypatch):
+    """device=auto is resolved as the config composes: `--cfg job` shows what a run will use."""
+    for visible, name in ((False, "cpu"), (True, "cuda")):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda v=visible: v)
+        auto = to_dict(compose_cfg("device=auto"))["device"]
+        assert auto == to_dict(compose_cfg(f"device={name}"))["device"]
+        assert auto["name"] == name and "auto" not in auto.values()
+    assert to_dict(compose_cfg("device=cpu")) != to_dict(compose_cfg("device=cuda"))
 
 
 @pytest.mark.parametrize(
@@ -139,7 +138,7 @@ def test_auto_takes_the_device_defaults_written_in_the_device_configs(compose_cf
     [
         ("device.precision=fp8", "device.precision=fp8 is not known; choose one of 32, bf16"),
         ("device.optimizer_impl=apex", "device.optimizer_impl=apex is not known"),
-        ("device.compile=maybe", "device.compile=maybe is not allowed; choose true, false"),
+        ("device.compile=maybe", "device.compile=maybe is not allowed; choose true or false"),
     ],
 )
 def test_bad_fast_path_values_fail_early(compose_cfg, tmp_path, override, message):

@@ -4,8 +4,9 @@ training in one line that names both values and what is allowed."""
 import pytest
 import torch
 
-from genlab.config.build import make_data, make_step, make_trainer, to_dict
+from genlab.config.build import make_step, make_trainer, to_dict
 from genlab.config.checks import validate
+from genlab.config.data import make_data
 from genlab.errors import ConfigError
 from genlab.losses import GAN_LOSSES
 
@@ -25,7 +26,10 @@ REFUSED = [  # (overrides, words the one-line message must hold)
     (["model=gan", "loss=hinge", "+loss.gp_weight=10"], ["gp_weight", "loss=hinge", "wgan_gp"]),
     (["model=vae", "loss=gaussian", "loss.binarize=true"], ["binarize", "loss=gaussian"]),
     (["model=vae", "+loss.label_smoothing=0.1"], ["loss.label_smoothing", "loss=bernoulli"]),
-    (["model=vae", "trainer.d_steps=5"], ["trainer.d_steps=5", "model=vae", "model=gan"]),
+    (["model=vae", "+model.d_steps=5"], ["model.d_steps", "model=vae", "model=gan"]),
+    (["model=vae", "+model.ema=0.9"], ["model.ema", "model=vae", "model=gan, cgan"]),
+    (["model=gan", "+model.aux_classifier=1"], ["model.aux_classifier", "model=gan", "cgan"]),
+    (["model=vae", "recipe=gan_cnn"], ["does not apply to model=vae"]),
     (["model=vae", "loss.beta=-1"], ["loss.beta=-1", ">= 0"]),
     (["model=vae", "loss.recon_weight=0"], ["loss.recon_weight=0", "> 0"]),
     (["model=gan", "loss.label_smoothing=1.0"], ["label_smoothing=1.0", "[0, 1)"]),
@@ -36,7 +40,7 @@ REFUSED = [  # (overrides, words the one-line message must hold)
         ["prior.low=1", "prior.high=0", "below"],
     ),
     (["trainer.batches_per_epoch=0"], ["trainer.batches_per_epoch=0", "> 0"]),
-    (["model=gan", "trainer.health.window=0"], ["trainer.health.window=0", "> 0"]),
+    (["model=gan", "model.health.window=0"], ["model.health.window=0", "> 0"]),
     (["data=image_folder"], ["data=image_folder", "data.path"]),
 ]
 
@@ -85,8 +89,6 @@ def test_uniform_prior_on_its_interval_feeds_every_latent(compose_cfg, tmp_path)
 
 
 def test_label_smoothing_and_d_steps_reach_the_gan_step(compose_cfg, tmp_path):
-    cfg = compose_cfg(
-        "model=gan", "loss.label_smoothing=0.1", "trainer.d_steps=3", "arch.hidden=16"
-    )
+    cfg = compose_cfg("model=gan", "loss.label_smoothing=0.1", "model.d_steps=3", "arch.hidden=16")
     model = make_trainer(cfg, tmp_path).step
     assert model.real_target == pytest.approx(0.9) and model.d_steps == 3

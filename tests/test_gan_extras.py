@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 
-from genlab.config.build import ConfigError, load_run, make_trainer
+from genlab.config.build import load_run, make_trainer
+from genlab.errors import ConfigError
 from genlab.models import make_gan
 from genlab.models.gan import minibatch_std
 from genlab.models.spectral import apply_spectral_norm
@@ -255,5 +256,5 @@ def test_the_auxiliary_classifier_learns_the_real_classes_and_g_is_rewarded_by_i
 
 
 def test_the_auxiliary_classifier_needs_labels(compose_cfg, tmp_path):
-    with pytest.raises(ConfigError, match="model.aux_classifier=1.0 is not allowed with model=gan"):
-        make_trainer(compose_cfg("model=gan", "model.aux_classifier=1.0"), tmp_path)
+    with pytest.raises(ConfigError, match="model.aux_classifier does not apply to model=gan"):
+        make_trainer(compose_cfg("model=gan", "+model.aux_classifier=1.0"), tmp_path)

@@ -47,7 +47,7 @@ def test_watch_is_built_for_gan_losses_with_a_floor_only(compose_cfg):
 
     assert health("model=vae") is None
     assert health("model=gan", "loss=wgan_gp") is None  # a critic's loss has no floor at 0
-    assert health("model=gan", "trainer.health.window=null") is None
+    assert health("model=gan", "model.health.window=null") is None
     assert health("model=cgan", "loss=hinge").floor == 0.0
     smoothed = health("model=gan", "loss.label_smoothing=0.1")
     assert smoothed.floor == pytest.approx(bce_floor(0.9)) and smoothed.window == 1000
@@ -56,7 +56,7 @@ def test_watch_is_built_for_gan_losses_with_a_floor_only(compose_cfg):
 def test_loop_warns_once_on_console_and_tensorboard_when_d_wins(compose_cfg, tmp_path, caplog):
     cfg = compose_cfg(
         "model=gan", "arch.hidden=32", "trainer.epochs=4", "trainer.image_every=100",
-        "optimizer.lr=1e-2", "trainer.health.window=6",
+        "optimizer.lr=1e-2", "model.health.window=6",
     )  # fmt: skip
     trainer = make_trainer(cfg, tmp_path)
     for group in trainer.step.opt_g.param_groups:  # a frozen G: a fast D wins within a few steps

@@ -10,7 +10,9 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
-from genlab.config.build import make_classifier, make_data, make_trainer, to_dict
+from genlab.config.build import make_trainer, to_dict
+from genlab.config.data import make_data
+from genlab.config.evaluation import make_classifier
 from genlab.errors import CheckpointError, ConfigError
 from genlab.metrics.classifier_net import accuracy, load_classifier
 from genlab.metrics.distances import frechet_distance, kernel_distance, min_class_share
@@ -266,17 +268,20 @@ def test_one_class_data_gets_no_classifier_space_metrics(compose_cfg, tmp_path):
 
 def test_each_split_is_decoded_once_and_sampling_decodes_none(compose_cfg, tmp_path, monkeypatch):
     import genlab.config.build as build
+    import genlab.config.data as data_cache
 
-    build._load_once.cache_clear()
+    data_cache._load_once.cache_clear()
     loads = []
-    real = build.load_images
-    monkeypatch.setattr(build, "load_images", lambda *a, **k: loads.append(a[:2]) or real(*a, **k))
+    real = data_cache.load_images
+    monkeypatch.setattr(
+        data_cache, "load_images", lambda *a, **k: loads.append(a[:2]) or real(*a, **k)
+    )
     cfg = compose_cfg("model=vae", "arch.hidden=16", "data.size=72", "trainer.eval_every=1")
     trainer = make_trainer(cfg, tmp_path)  # classifier, evaluator and training all need data
     trainer.fit()
     trainer.close()
     assert sorted(loads) == [("synthetic", "test"), ("synthetic", "train")]
-    build._load_once.cache_clear()
+    data_cache._load_once.cache_clear()
     loads.clear()
     _, model, _ = build.load_run(tmp_path, "cpu")  # what genlab.sample and genlab.evaluate do
     assert loads == [] and model.sample(4).shape == (4, 1, 28, 28)

@@ -208,13 +208,13 @@ def test_image_folder_with_a_corrupt_image_or_an_empty_class_is_one_line(tmp_pat
 def test_sample_checks_out_before_generating_and_needs_no_training_data(
     finished, tmp_path, monkeypatch, capsys
 ):
-    import genlab.config.build as build
+    import genlab.config.data as data_cache
 
     (tmp_path / "folder.npz").mkdir()
     assert exit_status(sample.main, [f"run={finished}", "out=folder.npz"]) == 2
     assert "out=folder.npz is a folder; give a file name" in capsys.readouterr().err
-    build._load_once.cache_clear()
-    monkeypatch.setattr(build, "load_images", lambda *a, **k: pytest.fail("data decoded"))
+    data_cache._load_once.cache_clear()
+    monkeypatch.setattr(data_cache, "load_images", lambda *a, **k: pytest.fail("data decoded"))
     out = sample.main([f"run={finished}", "n=10", "out=s.npz"])  # the checkpoint knows the shape
     assert out.is_file()
 

@@ -133,7 +133,7 @@ def test_crash_or_sigint_then_resume_matches_the_uninterrupted_run(
 
 
 def test_checkpoint_holds_everything_a_resume_needs(compose_cfg, tmp_path):
-    trainer = train(compose_cfg("model=gan", "trainer.d_steps=2", *SHORT), tmp_path)
+    trainer = train(compose_cfg("model=gan", "model.d_steps=2", *SHORT), tmp_path)
     state = load_checkpoint(trainer.checkpoint_path)
     assert (state["step"], state["epoch"], state["batch"]) == (18, 3, 0)
     assert {"torch", "numpy", "python"} <= set(state["rng"])

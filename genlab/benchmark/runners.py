@@ -13,7 +13,8 @@ from omegaconf import DictConfig
 from genlab.benchmark import tutorial
 from genlab.benchmark.measure import PeakMemory, StepClock
 from genlab.config import CONF_DIR
-from genlab.config.build import fast_paths, make_data, make_device, make_trainer, to_dict
+from genlab.config.build import make_device, make_trainer, to_dict
+from genlab.config.data import make_data
 from genlab.models import make_gan, make_vae
 
 
@@ -31,10 +32,10 @@ def compose_config(overrides: list[str]) -> DictConfig:
 
 def describe_fast(c: dict) -> str:
     """The fast paths a config resolves to, e.g. `bf16, compile, channels_last, fused`."""
-    f = fast_paths(c["device"], make_device(c["device"]["name"]))
+    f = c["device"]
     cl = f["channels_last"] and c["arch"]["name"] == "cnn"
     flags = ["compile"] * f["compile"] + ["channels_last"] * cl
-    return ", ".join([f["precision"], *flags, f["optimizer_impl"]])
+    return ", ".join([str(f["precision"]), *flags, f["optimizer_impl"]])
 
 
 def run_genlab(cfg: DictConfig, warmup: int, steps: int) -> Result:

@@ -46,6 +46,8 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
     try:
         check_presets(args)
         args = resume_args(args)
+        if any(a in ("--cfg", "-c") for a in args) and "--resolve" not in args:
+            args = [*args, "--resolve"]  # the values a run will use (device=auto resolved)
         os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; we print one line (or re-raise)
         argv, sys.argv = sys.argv, [sys.argv[0], *args]
         try:

@@ -9,11 +9,6 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-# ${genlab.first:a,b}: a unless it is null (the sweep directory: resume_sweep, else a new one)
-OmegaConf.register_new_resolver(
-    "genlab.first", lambda *xs: next((x for x in xs if x is not None), None), replace=True
-)
-
 
 def _conf_dir() -> Path:
     """The installed `genlab.conf` package (the repository's conf/, shipped in the wheel); from a
@@ -25,3 +20,19 @@ def _conf_dir() -> Path:
 
 
 CONF_DIR = _conf_dir()
+
+
+def visible_device(key: str):
+    """${genlab.device:KEY}, what device=auto resolves to as a job composes its config: KEY of
+    conf/device/cuda.yaml when this process sees a GPU, else of conf/device/cpu.yaml."""
+    import torch
+
+    name = "cuda" if torch.cuda.is_available() else "cpu"
+    return OmegaConf.load(CONF_DIR / "device" / f"{name}.yaml")[key]
+
+
+# ${genlab.first:a,b}: a unless it is null (the sweep directory: resume_sweep, else a new one)
+OmegaConf.register_new_resolver(
+    "genlab.first", lambda *xs: next((x for x in xs if x is not None), None), replace=True
+)
+OmegaConf.register_new_resolver("genlab.device", visible_device, replace=True)

@@ -1,11 +1,10 @@
-"""From a resolved config to runnable objects. The one module below the entrypoint that reads
-config; everything it builds takes plain typed arguments.
+"""From a resolved config to runnable objects: the trainer of a run, its step (networks,
+optimisers, loss), its loader; a finished run's step for sampling. Everything built here takes
+plain typed arguments; data sets and the evaluator are built by data.py and evaluation.py.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import random
 from pathlib import Path
 
@@ -14,14 +13,16 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from genlab.config import CONF_DIR
-from genlab.config.checks import check_eval, validate
-from genlab.data import ImageSet, ResidentLoader, load_images
+from genlab.config.checks import validate
+from genlab.config.data import make_data
+from genlab.config.evaluation import make_evaluator
+from genlab.config.upgrade import upgrade
+from genlab.data import ImageSet, ResidentLoader
 from genlab.errors import ConfigError
 from genlab.losses import GAN_LOSSES
 from genlab.losses.elbo import VAELoss
 from genlab.models import make_gan, make_vae
 from genlab.models.priors import Prior
-from genlab.models.spectral import apply_spectral_norm
 from genlab.trainers import distributed
 from genlab.trainers.gan_step import GANStep
 from genlab.trainers.health import HealthWatch, bce_floor
@@ -31,34 +32,18 @@ from genlab.trainers.step import Step
 from genlab.trainers.trainer import LoopSettings, Trainer
 from genlab.trainers.vae_step import VAEStep
 
-FAST_PATHS = ("precision", "compile", "channels_last", "optimizer_impl")
-
 
 def to_dict(cfg: DictConfig) -> dict:
     return OmegaConf.to_container(cfg, resolve=True)
 
 
 def make_device(name: str) -> torch.device:
+    """A device by name; `auto` (the small commands' default): cuda when visible, else cpu."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device=cuda but no GPU is visible; choose device=cpu or device=auto")
     return torch.device(name)
-
-
-@functools.cache
-def device_defaults(device_type: str) -> dict:
-    """The fast paths conf/device/<cpu|cuda>.yaml sets: what device=auto (or `auto`) picks."""
-    d = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "device" / f"{device_type}.yaml"))
-    return {k: str(d[k]) if k == "precision" else d[k] for k in FAST_PATHS}  # YAML reads 32 as int
-
-
-def fast_paths(d: dict, device: torch.device) -> dict:
-    """The device's fast-path switches, with every `auto` replaced by that device's default."""
-    defaults = device_defaults(device.type)
-    fast = {k: defaults[k] if d[k] == "auto" else d[k] for k in FAST_PATHS}
-    fast["precision"] = str(fast["precision"])
-    return fast
 
 
 def speed_up(module: torch.nn.Module, fast: dict) -> torch.nn.Module:
@@ -70,20 +55,6 @@ def speed_up(module: torch.nn.Module, fast: dict) -> torch.nn.Module:
     return module
 
 
-def make_data(c: dict, split: str = "train") -> ImageSet:
-    """A split of c's data set, decoded at most once per process (the classifier, the evaluator
-    and the training loop share it; callers never modify it)."""
-    d = c["data"]
-    keys = ("size", "image_shape", "num_classes", "image_size", "path", "channels")
-    options = tuple((k, tuple(d[k]) if isinstance(d[k], list) else d[k]) for k in keys if k in d)
-    return _load_once(d["name"], split, d.get("root"), options)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_once(name: str, split: str, root: str | None, options: tuple) -> ImageSet:
-    return load_images(name, split, root, **dict(options))
-
-
 def make_optimizer(params, o: dict, impl: str) -> torch.optim.Optimizer:
     kernels = {"foreach": impl == "foreach", "fused": impl == "fused"}
     return torch.optim.Adam(
@@ -93,11 +64,11 @@ def make_optimizer(params, o: dict, impl: str) -> torch.optim.Optimizer:
 
 def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
     """The training step of c's model family (VAEStep or GANStep), with its networks and
-    optimisers on device and its fast paths."""
+    optimisers on device and the device's fast paths."""
     family, arch, latent = c["model"]["name"], c["arch"]["name"], c["model"]["latent_dim"]
-    fast = fast_paths(c["device"], device)
+    fast = dict(c["device"])
     fast["channels_last"] = fast["channels_last"] and arch == "cnn"
-    precision = Precision(fast["precision"], device.type)
+    precision = Precision(str(fast["precision"]), device.type)  # YAML reads 32 as a number
     # on a GPU the NaN check reads its flag at log steps and checkpoints: no host sync per update
     guard = FiniteGuard(c["trainer"]["nan_policy"], defer=device.type == "cuda")
     impl = fast["optimizer_impl"]
@@ -110,30 +81,27 @@ def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
         settings = {k: v for k, v in c["loss"].items() if k not in ("name", "sigma")}
         loss = VAELoss(c["loss"]["name"], **settings, sigma=c["loss"].get("sigma"))  # gaussian's
         fixed_x = data.images[:32].to(device).float() / 255
+        optimizer = make_optimizer(vae.parameters(), c["optimizer"], impl)
         return VAEStep(
-            vae,
-            make_optimizer(vae.parameters(), c["optimizer"], impl),
-            loss,
-            prior,
-            fixed_x,
-            seed=c["seed"],
-            precision=precision,
-            guard=guard,
+            vae, optimizer, loss, prior, fixed_x, seed=c["seed"], precision=precision, guard=guard
         )
+    m, loss_cfg, o = c["model"], c["loss"], c["optimizer"]
     classes = data.num_classes if family == "cgan" else 0
-    mbstd, aux = c["model"]["minibatch_std"], c["model"]["aux_classifier"]
+    aux = m.get("aux_classifier", 0)  # the cGAN's AC-GAN loss weight
     g, d = make_gan(
-        arch, data.image_shape, latent, classes, minibatch_std=mbstd, classifier=aux > 0, **sizes
+        arch,
+        data.image_shape,
+        latent,
+        classes,
+        minibatch_std=m["minibatch_std"],
+        classifier=aux > 0,
+        spectral_norm=m["spectral_norm"],
+        **sizes,
     )
-    t, loss_cfg, o = c["trainer"], c["loss"], c["optimizer"]
-    if c["model"]["spectral_norm"]:
-        apply_spectral_norm(d)
+    loss = GAN_LOSSES[loss_cfg["name"]]
     # a gradient penalty differentiates D twice, which compiled modules do not support: such a D
     # runs eager (G is still compiled)
-    d_fast = {
-        **fast,
-        "compile": fast["compile"] and not GAN_LOSSES[loss_cfg["name"]].gradient_penalty,
-    }
+    d_fast = {**fast, "compile": fast["compile"] and not loss.gradient_penalty}
     g, d = speed_up(g.to(device), fast), speed_up(d.to(device), d_fast)
     lr_d = o["lr"] if o["lr_d"] is None else o["lr_d"]  # TTUR: D's own learning rate
     return GANStep(
@@ -141,18 +109,18 @@ def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
         d,
         make_optimizer(g.parameters(), o, impl),
         make_optimizer(d.parameters(), {**o, "lr": lr_d}, impl),
-        GAN_LOSSES[loss_cfg["name"]],
+        loss,
         prior,
         device,
-        g_steps=t["g_steps"],
-        d_steps=t["d_steps"],
+        g_steps=m["g_steps"],
+        d_steps=m["d_steps"],
         label_smoothing=loss_cfg.get("label_smoothing", 0.0),  # absent: the loss has no target
         gp_weight=loss_cfg.get("gp_weight", 0.0),  # absent: the loss has no gradient penalty
         seed=c["seed"],
         precision=precision,
         guard=guard,
-        ema=c["model"]["ema"],
-        d_group=mbstd,
+        ema=m["ema"],
+        d_group=m["minibatch_std"],
         aux_weight=aux,
     )
 
@@ -212,71 +180,28 @@ def make_trainer(
 
 def make_health(c: dict) -> HealthWatch | None:
     """The D-has-won watch for GAN losses whose D loss bottoms out at a floor (not wgan_gp)."""
-    h, loss = c["trainer"]["health"], c["loss"]
-    if c["model"]["name"] == "vae" or loss["name"] == "wgan_gp" or h["window"] is None:
+    loss = c["loss"]
+    if c["model"]["name"] == "vae" or loss["name"] == "wgan_gp":
+        return None
+    h = c["model"]["health"]
+    if h["window"] is None:
         return None
     target = 1.0 - loss.get("label_smoothing", 0.0)
     floor = bce_floor(target) if GAN_LOSSES[loss["name"]].logits else 0.0
     return HealthWatch(h["d_loss_below"], h["window"], floor)
 
 
-def make_classifier(c: dict, device: torch.device, force: bool = False, epochs: int | None = None):
-    """The data set's classifier (trained on first use): the feature space of the metrics."""
-    from genlab.data.files import data_root
-    from genlab.metrics.classifier_net import get_classifier
-
-    d = c["data"]
-    train, test = make_data(c, "train"), make_data(c, "test")
-    if train.num_classes < 2:
-        raise ConfigError(
-            f"data={d['name']} has a single class: a classifier learns no features from it, so "
-            "genlab trains none; measure with eval.fid_backbone=inception instead"
-        )
-    name = d["name"]
-    if name == "image_folder":  # one classifier per folder
-        name += "_" + hashlib.sha1(str(Path(d["path"]).resolve()).encode()).hexdigest()[:10]
-    root = data_root(d["root"])
-    return get_classifier(name, root, train, test, device, force=force, epochs=epochs)
-
-
-def make_evaluator(c: dict, device: torch.device):
-    """The metrics of c's model family against the test split, or None when eval.at_end is off."""
-    from genlab.metrics.evaluator import BackboneError, Evaluator
-
-    e = c["eval"]
-    if not e["at_end"]:
-        return None
-    check_eval(e)
-    test = make_data(c, "test")
-    one_class = test.num_classes < 2  # CelebA, a flat image folder: no labels to learn features
-    if one_class and e["fid_backbone"] == "classifier" and c["model"]["name"] != "vae":
-        raise ConfigError(
-            f"data={c['data']['name']} has a single class: genlab's classifier would learn no "
-            "features from it, and FID/KID/precision/recall in them mean nothing; choose "
-            "eval.fid_backbone=inception (pip install genlab[inception]) or eval.at_end=false"
-        )
-    try:
-        return Evaluator(
-            None if one_class else make_classifier(c, device),
-            test,
-            device,
-            **{k: e[k] for k in ("n_samples", "iw_samples", "fid_backbone", "pr_k", "batch_size")},
-            kid_subset_size=e["kid_subset_size"],
-            seed=c["seed"],
-        )
-    except BackboneError as err:
-        raise ConfigError(str(err)) from None
-
-
 def load_run(run_dir: Path, device_name: str = "auto") -> tuple[dict, Step, int]:
     """(config, training step with its trained weights, global step) of a run, from its
-    checkpoints/last.pt; the networks in eval mode."""
+    checkpoints/last.pt; the networks in eval mode, on device_name with that device's own fast
+    paths (a run trained on a GPU is not compiled again to sample on a CPU)."""
     from genlab.runs.checkpoint import load_checkpoint
 
     state = load_checkpoint(Path(run_dir) / "checkpoints" / "last.pt")
-    c = state["config"]  # the full resolved config of the run
+    c = upgrade(state["config"])  # the full resolved config of the run
     validate(c)
     device = make_device(device_name)
+    c["device"] = device_config(device.type)
     if "data" in state:  # the image shape and classes: no need to decode the training split
         shape, classes = state["data"]["image_shape"], state["data"]["num_classes"]
         data = ImageSet(torch.zeros(0, *shape, dtype=torch.uint8), torch.zeros(0), classes)
@@ -287,3 +212,8 @@ def load_run(run_dir: Path, device_name: str = "auto") -> tuple[dict, Step, int]
     for m in step.networks.values():
         m.eval()
     return c, step, state["step"]
+
+
+def device_config(device_type: str) -> dict:
+    """conf/device/<cpu|cuda>.yaml: a device and its fast paths, as device=<type> composes it."""
+    return OmegaConf.to_container(OmegaConf.load(CONF_DIR / "device" / f"{device_type}.yaml"))

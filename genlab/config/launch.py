@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 from genlab.config.build import make_trainer
 from genlab.config.resume import resumed_config
+from genlab.config.upgrade import upgrade
 from genlab.errors import CheckpointError, first_line
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.status import read_status
@@ -60,7 +61,7 @@ def open_run(
     changed: list[str] = []
     if cfg.resume:
         state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
-        c, changed = resumed_config(cfg, overrides, state["config"], run_dir)
+        c, changed = resumed_config(cfg, overrides, upgrade(state["config"]), run_dir)
         trainer = make_trainer(c, run_dir, ranks)
     elif sweep_job and (run_dir / "checkpoints" / "last.pt").is_file():
         trainer = make_trainer(cfg, run_dir, ranks)  # the job's own command line: the same config

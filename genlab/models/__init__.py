@@ -9,6 +9,7 @@ from torch import nn
 from genlab.models.cnn import ConvDecoder, ConvEncoder
 from genlab.models.gan import Discriminator, Generator
 from genlab.models.mlp import MLPDecoder, MLPEncoder
+from genlab.models.spectral import apply_spectral_norm
 from genlab.models.vae import VAE
 
 ARCHS = ("mlp", "cnn")
@@ -59,13 +60,17 @@ def make_gan(
     *,
     minibatch_std: int,
     classifier: bool,
+    spectral_norm: bool = False,
     **sizes,
 ):
     """Returns (generator, discriminator); num_classes > 0 conditions both on the label;
     minibatch_std > 0: D also sees its features' spread over groups of that many samples;
-    classifier: D also predicts the class (AC-GAN)."""
+    classifier: D also predicts the class (AC-GAN); spectral_norm: every weight of D is
+    spectrally normalised."""
     body = make_decoder(arch, latent_dim + num_classes, image_shape, True, nn.ReLU, **sizes)
     generator = Generator(body, latent_dim, num_classes)
     encoder = make_encoder(arch, image_shape, LEAKY_RELU, **sizes)
     discriminator = Discriminator(encoder, num_classes, minibatch_std, classifier)
+    if spectral_norm:
+        apply_spectral_norm(discriminator)
     return generator, discriminator
