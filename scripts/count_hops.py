@@ -4,17 +4,19 @@
     python scripts/count_hops.py model=vae arch=mlp   # another pair
 
 Runs `genlab train` in this process on tiny synthetic data (a second time, so that the data set's
-classifier is already trained) under a profiler and records every call from a function of one
-genlab module into a function of another (through any frames of torch or Hydra in between, such
+classifier is already trained) under a profiler and records every call from a function of genlab
+into a function of genlab in another room, through any frames of torch or Hydra in between (such
 as nn.Module.__call__ or Hydra's callbacks). A room is a folder under genlab/ (config, trainers,
-...); the top-level modules are the commands (train.py, api.py, ...), except errors.py. A hop is
-a pair of modules in different rooms of which one calls the other (either way: a callback back
-into the caller's module is the same crossing): the edges a reader follows from one room into
-another. Prints the count and the list, in the order they were first taken.
+...); the top-level modules are the commands (train.py, api.py, ...), except errors.py.
+
+A hop is a distinct (calling room and function, called room and function) pair: one place where
+a reader following the command leaves one room for another. Prints them in the order they were
+first taken, their count, and the count of distinct module pairs.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
@@ -37,30 +39,29 @@ def room(path: str, package: Path) -> str | None:
     return "errors" if parts[0] == "errors.py" else "commands"
 
 
-def trace(args: list[str]) -> list[tuple[str, str]]:
-    import importlib
-
+def trace(args: list[str]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(caller, callee) as "room:function" -> their modules, for each hop, in first-taken order."""
     import genlab
 
     train = importlib.import_module("genlab.train")  # the command, not the API's train()
-
     package = Path(genlab.__file__).resolve().parent
-    edges: dict[tuple[str, str], None] = {}
+    hops: dict[tuple[str, str], tuple[str, str]] = {}
 
     def profile(frame, event, arg):
-        if event != "call" or room(frame.f_code.co_filename, package) is None:
+        callee = frame.f_code.co_filename
+        if event != "call" or room(callee, package) is None:
             return
-        callee, back = frame.f_code.co_filename, frame.f_back
+        back = frame.f_back
         while back is not None and room(back.f_code.co_filename, package) is None:
-            back = back.f_back  # through torch's and Hydra's frames (nn.Module.__call__, ...)
+            back = back.f_back  # through torch's and Hydra's frames
         if back is None:
             return
         caller = back.f_code.co_filename
         a, b = room(caller, package), room(callee, package)
         if a != b:
-            rel = lambda p: str(Path(p).resolve().relative_to(package.parent))  # noqa: E731
-            if (rel(callee), rel(caller)) not in edges:
-                edges.setdefault((rel(caller), rel(callee)), None)
+            key = (f"{a}:{back.f_code.co_name}", f"{b}:{frame.f_code.co_name}")
+            rel = lambda p: str(Path(p).resolve().relative_to(package))  # noqa: E731
+            hops.setdefault(key, (rel(caller), rel(callee)))
 
     sys.setprofile(profile)
     try:
@@ -70,7 +71,7 @@ def trace(args: list[str]) -> list[tuple[str, str]]:
             raise
     finally:
         sys.setprofile(None)
-    return list(edges)
+    return hops
 
 
 def main(argv: list[str]) -> None:
@@ -79,10 +80,13 @@ def main(argv: list[str]) -> None:
         os.environ.setdefault("GENLAB_DATA", str(Path(tmp) / "data"))
         runs = [f"hydra.run.dir={Path(tmp) / name}" for name in ("warm", "counted")]
         trace([*pair, *TINY, runs[0]])  # trains the synthetic set's classifier: not the path
-        edges = trace([*pair, *TINY, runs[1]])
-    for caller, callee in edges:
-        print(f"{caller} -> {callee}")
-    print(f"{len(edges)} hops between rooms: genlab train {' '.join(pair)}")
+        hops = trace([*pair, *TINY, runs[1]])
+    for (caller, callee), (a, b) in hops.items():
+        print(f"{caller:<42} -> {callee:<34} ({a} -> {b})")
+    modules = {frozenset(m) for m in hops.values()}
+    print(
+        f"{len(hops)} hops between rooms ({len(modules)} module pairs): genlab train {' '.join(pair)}"
+    )
 
 
 if __name__ == "__main__":

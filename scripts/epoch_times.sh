@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seconds per MNIST epoch of the three defaults the README quotes (tqdm's elapsed time, no eval).
+# Seconds per MNIST epoch of the three defaults docs/results.md quotes (tqdm's elapsed time, no eval).
 #   bash scripts/epoch_times.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -67,3 +67,24 @@ def run_cli(tmp_path):
         )
 
     return _run
+
+
+@pytest.fixture
+def signal_after_logging(monkeypatch):
+    """signal_after_logging(step, *signals): right after logging `step` (its events flushed to
+    disk), this process receives each of `signals`, as from a user's Ctrl-C or a scheduler."""
+    from genlab.logging.tensorboard import RunLogger
+
+    scalars = RunLogger.scalars
+
+    def arm(step: int, *signals: int) -> None:
+        def then_signal(self, values, at, prefix="train"):
+            scalars(self, values, at, prefix)
+            if at == step:
+                self.flush()
+                for sig in signals:
+                    os.kill(os.getpid(), sig)
+
+        monkeypatch.setattr(RunLogger, "scalars", then_signal)
+
+    return arm

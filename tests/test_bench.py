@@ -95,3 +95,17 @@ def test_quality_bench_refuses_an_unknown_pair_or_override_in_one_line(tmp_path)
     with pytest.raises(SystemExit, match="error: model.nope=1: .*model.nope") as e:
         quality.main(["--pairs", "gan-mlp", "--also", "model.nope=1", "--out", str(tmp_path)])
     assert "\n" not in str(e.value.code)
+
+
+def test_the_quality_table_goes_into_the_results_page_between_its_markers(tmp_path):
+    page = tmp_path / "results.md"
+    page.write_text(
+        "# Results\n<!-- bench quality mnist -->\nold\n<!-- /bench quality mnist -->\nend\n"
+    )
+    quality.update_docs(page, "bench quality mnist", "| new | table |\n")
+    assert page.read_text() == (
+        "# Results\n<!-- bench quality mnist -->\n\n| new | table |\n\n"
+        "<!-- /bench quality mnist -->\nend\n"
+    )
+    with pytest.raises(SystemExit, match="has no <!-- bench quality celeba -->"):
+        quality.update_docs(page, "bench quality celeba", "| x |\n")

@@ -225,25 +225,12 @@ def test_evaluate_refuses_a_zero_sample_count(finished, capsys):
 
 
 # --- the printed resume command and the exit statuses ----------------------------------------
-def signal_after_logging(monkeypatch, step: int, *signals: int) -> None:
-    """Right after logging `step`, this process receives each of `signals`."""
-    scalars = RunLogger.scalars
-
-    def then_signal(self, values, at, prefix="train"):
-        scalars(self, values, at, prefix)
-        if at == step:
-            for sig in signals:
-                os.kill(os.getpid(), sig)
-
-    monkeypatch.setattr(RunLogger, "scalars", then_signal)
-
-
 def test_the_printed_resume_command_works_for_a_directory_with_a_space(
-    tmp_path, monkeypatch, capsys
+    tmp_path, monkeypatch, capsys, signal_after_logging
 ):
     monkeypatch.chdir(tmp_path)
     scalars = RunLogger.scalars
-    signal_after_logging(monkeypatch, 2, signal.SIGINT)
+    signal_after_logging(2, signal.SIGINT)
     args = [*T, "model=vae", "trainer.log_every=1", "hydra.run.dir='my runs/a b'"]
     assert exit_status(cli, args) == 130
     command = capsys.readouterr().err.strip().splitlines()[-1].split("resume with: ")[1]
@@ -255,9 +242,9 @@ def test_the_printed_resume_command_works_for_a_directory_with_a_space(
     assert read_status(tmp_path / "my runs" / "a b")["status"] == "finished"
 
 
-def test_a_second_sigterm_exits_143(tmp_path, monkeypatch, capsys):
+def test_a_second_sigterm_exits_143(tmp_path, monkeypatch, capsys, signal_after_logging):
     monkeypatch.chdir(tmp_path)
-    signal_after_logging(monkeypatch, 1, signal.SIGTERM, signal.SIGTERM)
+    signal_after_logging(1, signal.SIGTERM, signal.SIGTERM)
     previous = signal.getsignal(signal.SIGTERM)
     try:
         assert exit_status(cli, [*T, "model=vae", "trainer.log_every=1"]) == 143

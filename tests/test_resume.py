@@ -178,19 +178,6 @@ def test_a_finished_run_trained_on_stretches_its_schedule_over_the_new_length(
 CLI_RUN = ["data=synthetic", "device=cpu", "trainer.progress=false", "trainer.log_every=1"]
 
 
-def signal_after_logging(monkeypatch, step, sig):
-    """Right after logging `step`: flush the events, then send this process `sig`."""
-    scalars = RunLogger.scalars
-
-    def scalars_then_signal(self, values, at, prefix="train"):
-        scalars(self, values, at, prefix)
-        if at == step:
-            self.flush()
-            os.kill(os.getpid(), sig)
-
-    monkeypatch.setattr(RunLogger, "scalars", scalars_then_signal)
-
-
 def only_run(cwd):
     (run,) = (cwd / "outputs" / "runs").iterdir()
     return run
@@ -200,7 +187,7 @@ def only_run(cwd):
     "sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
 )
 def test_signal_saves_a_checkpoint_and_says_how_to_resume(
-    tmp_path, monkeypatch, capsys, sig, status
+    tmp_path, monkeypatch, capsys, signal_after_logging, sig, status
 ):
     def not_caught(signum, frame):  # instead of dying, should genlab's handler be missing
         raise RuntimeError(f"{signal.Signals(signum).name} reached the default handler")
@@ -208,7 +195,7 @@ def test_signal_saves_a_checkpoint_and_says_how_to_resume(
     previous = signal.signal(signal.SIGTERM, not_caught)
     try:
         monkeypatch.chdir(tmp_path)
-        signal_after_logging(monkeypatch, 7, sig)
+        signal_after_logging(7, sig)
         with pytest.raises(SystemExit) as e:
             cli([*CLI_RUN, "model=vae", *SHORT])
     finally:

@@ -183,6 +183,12 @@ def parse_args(argv) -> argparse.Namespace:
     p.add_argument("--out", type=Path, help="default: outputs/bench/quality-<time>")
     p.add_argument("--set", nargs="*", default=[], help="genlab overrides for every run")
     p.add_argument(
+        "--docs",
+        type=Path,
+        help="also put the table into this page (docs/results.md), between "
+        "its <!-- bench quality DATA --> markers",
+    )
+    p.add_argument(
         "--also",
         action="append",
         default=[],
@@ -226,4 +232,18 @@ def main(argv=None) -> list[Outcome]:
     (out / "quality.md").write_text(table)
     plot(outcomes, args.data, out / "quality.png")
     print(f"wrote {out / 'quality.md'} and {out / 'quality.png'}", file=sys.stderr)
+    if args.docs:
+        update_docs(args.docs, f"bench quality {args.data}", table)
+        print(f"updated {args.docs}", file=sys.stderr)
     return outcomes
+
+
+def update_docs(path: Path, key: str, table: str) -> None:
+    """Replaces what lies between `<!-- KEY -->` and `<!-- /KEY -->` in path (the results page)
+    with table: measured numbers are written by the benchmark, never copied by hand."""
+    text = path.read_text()
+    begin, end = f"<!-- {key} -->", f"<!-- /{key} -->"
+    if begin not in text or end not in text:
+        sys.exit(f"error: --docs {path} has no {begin} ... {end} block to replace")
+    head, rest = text.split(begin, 1)
+    path.write_text(f"{head}{begin}\n\n{table}\n{end}{rest.split(end, 1)[1]}")

@@ -25,7 +25,7 @@ from genlab.models import make_gan, make_vae
 from genlab.models.priors import Prior
 from genlab.trainers import distributed
 from genlab.trainers.gan_step import GANStep
-from genlab.trainers.health import HealthWatch, bce_floor
+from genlab.trainers.health import HealthWatch
 from genlab.trainers.nan_guard import FiniteGuard
 from genlab.trainers.precision import Precision
 from genlab.trainers.step import Step
@@ -187,8 +187,8 @@ def make_health(c: dict) -> HealthWatch | None:
     if h["window"] is None:
         return None
     target = 1.0 - loss.get("label_smoothing", 0.0)
-    floor = bce_floor(target) if GAN_LOSSES[loss["name"]].logits else 0.0
-    return HealthWatch(h["d_loss_below"], h["window"], floor)
+    logits = GAN_LOSSES[loss["name"]].logits
+    return HealthWatch.for_loss(h["d_loss_below"], h["window"], logits, target)
 
 
 def load_run(run_dir: Path, device_name: str = "auto") -> tuple[dict, Step, int]:

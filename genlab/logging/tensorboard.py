@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+import yaml
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid, save_image
 
@@ -16,13 +17,16 @@ from genlab.logging.metrics_json import write_metrics
 class RunLogger:
     """One TensorBoard run per run directory, so `tensorboard --logdir outputs` lists them all."""
 
-    def __init__(self, run_dir: Path, purge_step: int | None = None):
+    def __init__(self, run_dir: Path, purge_step: int | None = None, config: dict | None = None):
+        """config: a new run's resolved config, logged as the text `config` at step 0."""
         self.run_dir = Path(run_dir)
         (self.run_dir / "images").mkdir(parents=True, exist_ok=True)
         existing = list(self.run_dir.glob("events.out.tfevents.*"))
         # purge_step drops events logged after a resumed checkpoint: no duplicated steps
         self.writer = SummaryWriter(str(self.run_dir), purge_step=purge_step)
         _sort_after(self.writer, existing)
+        if config is not None:
+            self.text("config", f"```\n{yaml.safe_dump(config, sort_keys=False)}```")
 
     def scalars(self, values: dict[str, float], step: int, prefix: str = "train") -> None:
         for name, value in values.items():

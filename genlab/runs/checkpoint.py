@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import random
 import warnings
@@ -18,9 +19,10 @@ FORMAT = "genlab-2"  # genlab-1 (genlab 0.1) named the networks "models"; it sti
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    """Write state to path so that a crash mid-write leaves the previous file whole."""
+    """Write state and every RNG's state (under "rng") to path, so that a crash mid-write leaves
+    the previous file whole."""
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, **state}, buffer)
+    torch.save({"format": FORMAT, **state, "rng": rng_state()}, buffer)
     write_atomic(path, buffer.getvalue())
 
 
@@ -46,7 +48,10 @@ def _why(e: Exception) -> str:
     text = str(e).strip()
     if "Weights only load failed" in text:
         return "it holds Python objects, not only tensors; they are not loaded, for safety"
-    if isinstance(e, EOFError | zipfile.BadZipFile) or "zip archive" in text:
+    if isinstance(e, PermissionError):
+        return "permission denied"
+    cut = isinstance(e, OSError) and e.errno == errno.EINVAL  # a seek past the end of the file
+    if cut or isinstance(e, EOFError | zipfile.BadZipFile) or "zip archive" in text:
         return "truncated or empty: was a write or a copy cut short?"
     return f"not a file torch.save wrote; {type(e).__name__}: {first_line(e, 80)}"
 

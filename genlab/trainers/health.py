@@ -27,6 +27,12 @@ class HealthWatch:
         self.low_since: int | None = None  # first step of the current run of low D losses
         self.warned = False
 
+    @classmethod
+    def for_loss(cls, d_loss_below: float, window: int, logits: bool, real_target: float):
+        """The watch of a D loss whose floor is BCE's with that real target (logits: a
+        minimax or non-saturating D), else 0 (LSGAN)."""
+        return cls(d_loss_below, window, bce_floor(real_target) if logits else 0.0)
+
     def update(self, scalars: dict[str, float], step: int) -> str | None:
         """Feed the logged scalars; returns the warning the one time it fires, else None."""
         d_loss = scalars.get("d_loss")

@@ -1,5 +1,5 @@
 """What a model family's training step offers. The loop (trainer.py) trains one, the evaluator
-(metrics/evaluator.py) measures one, sampling (runs/generate.py) and the Python API draw from one.
+(metrics/evaluator.py) measures one, sampling (sampling.py) and the Python API draw from one.
 VAEStep (vae_step.py) and GANStep (gan_step.py, the cGAN too) are the two kinds.
 
 A step owns its networks and optimisers; everything about epochs, logging and checkpoints is the

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import yaml
 from tqdm.auto import tqdm
 
 from genlab.data.loader import ResidentLoader
 from genlab.errors import Interrupted, NonFiniteError
 from genlab.logging.metrics_json import read_metrics_step
 from genlab.logging.tensorboard import RunLogger
-from genlab.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from genlab.runs.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from genlab.trainers import distributed
 from genlab.trainers.health import HealthWatch
 from genlab.trainers.schedules import make_schedulers, stretch
@@ -102,7 +101,6 @@ class Trainer:
             "batch": self.batch,
             "skipped": self.guard.skipped,
             "train_seconds": self._clock(),
-            "rng": rng_state(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -143,13 +141,15 @@ class Trainer:
         # a resumed run drops the events a dead run logged after its checkpoint: no duplicates
         purge = self.global_step + 1 if self.global_step else None
         main = self.ranks.main
+        fresh = self.global_step == 0
         self.logger = (
-            RunLogger(self.run_dir, purge_step=purge) if main else distributed.NullLogger()
+            RunLogger(self.run_dir, purge_step=purge, config=self.config if fresh else None)
+            if main
+            else distributed.NullLogger()
         )
         for m in self.step.networks.values():
             m.train()
-        if self.global_step == 0:
-            self.logger.text("config", f"```\n{yaml.safe_dump(self.config, sort_keys=False)}```")
+        if fresh:
             self._log_images(png=True)  # the start of training
         last: dict[str, float] = {}
         bar = tqdm(
