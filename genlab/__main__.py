@@ -34,9 +34,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {name} is not a genlab command; choose one of {', '.join(COMMANDS)}",
               file=sys.stderr)  # fmt: skip
         sys.exit(2)
-    command = importlib.import_module(f"genlab.{name}")
     sys.argv = [f"genlab {name}", *args]
-    status = command.cli(args)
+    try:
+        command = importlib.import_module(f"genlab.{name}")
+        status = command.cli(args)
+    except KeyboardInterrupt:  # Ctrl-C before a command took over its signals (imports: ~2 s)
+        print(f"genlab {name}: interrupted by SIGINT before it started", file=sys.stderr)
+        sys.exit(130)
     sys.exit(status or 0)
 
 

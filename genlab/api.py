@@ -12,7 +12,6 @@ whose message is the line the command would print; nothing here calls sys.exit.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +27,14 @@ from genlab.cli.one_line import one_line
 from genlab.cli.overrides import check_presets, resume_args
 from genlab.config import CONF_DIR
 from genlab.config.build import load_run, make_device
-from genlab.config.evaluation import make_evaluator
+from genlab.config.evaluation import evaluate_run
 from genlab.config.launch import open_run
 from genlab.errors import ConfigError
-from genlab.logging.metrics_json import write_metrics
-from genlab.logging.tensorboard import read_scalars
-from genlab.runs.directory import check_new_run_dir
+from genlab.logging.metrics_json import read_metrics
+from genlab.logging.scalars import read_scalars
+from genlab.runs.directory import check_new_run_dir, holds_a_run, owning
 from genlab.runs.status import JobRecord, read_status
-from genlab.trainers.sampling import balanced_labels, interpolation, sample, to_uint8
+from genlab.trainers.sampling import interpolation, sample, sample_request, to_uint8
 
 
 def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
@@ -44,30 +43,37 @@ def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
     run_dir: where to write it; default: outputs/runs/<time>_<model>_<arch> under the working
     directory, as the command line does. `resume=RUN_DIR` continues that run.
     """
-    overrides = list(overrides)
-    try:
-        check_presets(overrides)
-        resume_args(overrides)  # a resume= that names no run: the command line's one line
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3", job_name="train"):
-            cfg = compose("config", overrides=overrides, return_hydra_config=True)
-        default_dir = Path(cfg.hydra.run.dir).absolute()  # under the working directory
-        with open_dict(cfg):
-            del cfg["hydra"]
-    except (HydraException, OmegaConfBaseException) as e:
-        raise ConfigError(one_line(e, overrides)) from None
+    overrides = resume_args(list(overrides))  # a resume= that names no run: the command's line
+    check_presets(overrides)
+    cfg = compose_config(overrides, with_hydra=True)
+    default_dir = Path(cfg.hydra.run.dir).absolute()  # under the working directory
+    with open_dict(cfg):
+        del cfg["hydra"]
     if cfg.resume:
         run_dir = Path(cfg.resume)
     else:
         run_dir = Path(run_dir) if run_dir else default_dir
-        check_new_run_dir(run_dir, "run_dir")
-    trainer = open_run(cfg, overrides, run_dir)  # the command line's path: config/launch.py
-    if trainer is None:
-        return Run(run_dir)  # nothing left to do: the run's files stay as they were
-    if not cfg.resume:
-        _save_config(run_dir, cfg, overrides)
-    with JobRecord(run_dir) as job:
-        job.result = trainer.fit()
+    with owning(run_dir):  # one process at a time, as on the command line
+        if not cfg.resume:
+            check_new_run_dir(run_dir, "run_dir")
+        trainer = open_run(cfg, overrides, run_dir)  # the command line's path: config/launch.py
+        if trainer is None:
+            return Run(run_dir)  # nothing left to do: the run's files stay as they were
+        if not cfg.resume:
+            _save_config(run_dir, cfg, overrides)
+        with JobRecord(run_dir) as job:
+            job.result = trainer.fit()
     return Run(run_dir)
+
+
+def compose_config(overrides: list[str], with_hydra: bool = False):
+    """The config `genlab train OVERRIDES` composes (hydra's own settings too: with_hydra), or
+    the command line's one-line error as a ConfigError."""
+    try:
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3", job_name="train"):
+            return compose("config", overrides=overrides, return_hydra_config=with_hydra)
+    except (HydraException, OmegaConfBaseException) as e:
+        raise ConfigError(one_line(e, overrides)) from None
 
 
 def load(run_dir: str | Path) -> Run:
@@ -89,6 +95,11 @@ class Run:
 
     def __init__(self, run_dir: str | Path, device: str = "auto"):
         self.dir = Path(run_dir).absolute()
+        if not holds_a_run(self.dir):
+            raise ConfigError(
+                f"{run_dir} is not a genlab run (no checkpoints/, status.json or .hydra/ in it); "
+                "give the directory genlab.train or `genlab train` wrote"
+            )
         self.device = device
         self._loaded = None  # (config, training step, global step) from checkpoints/last.pt
 
@@ -128,8 +139,7 @@ class Run:
     @property
     def metrics(self) -> dict[str, float]:
         """The final metrics (metrics.json); {} when the run measured none."""
-        path = self.dir / "metrics.json"
-        return json.loads(path.read_text())["metrics"] if path.is_file() else {}
+        return read_metrics(self.dir)
 
     def scalars(self) -> dict[str, list[tuple[int, float]]]:
         """Every logged scalar: "train/d_loss" -> [(step, value), ...]; eval/* too."""
@@ -139,11 +149,7 @@ class Run:
         """n images: a float tensor (N, C, H, W) in [0, 1], or (uint8=True) a numpy uint8 array
         (N, H, W) or (N, H, W, C). A cGAN takes labels (an int, or one per image; default:
         balanced over the classes)."""
-        classes = self._step.num_classes
-        if labels is not None and not classes:
-            raise ConfigError("labels need a cGAN run; this run has no classes")
-        if classes:
-            labels = _labels(labels, n, classes)
+        labels = sample_request(self._step, n, labels, seed, self._step.image_shape, "labels")
         images = sample(self._step, n, labels, seed=seed)  # uint8 (N, C, H, W)
         if not uint8:
             return images.float() / 255
@@ -160,13 +166,11 @@ class Run:
         """Each row walks linearly between two prior draws (a cGAN keeps row r's class)."""
         return _image(interpolation(self._step, rows, steps, seed), nrow=steps)
 
-    def evaluate(self, write: bool = True, **eval_settings) -> dict[str, float]:
-        """The run's metrics again (as `genlab evaluate`), e.g. evaluate(n_samples=2000)."""
-        c = {**self.config, "eval": {**self.config["eval"], **eval_settings, "at_end": True}}
-        metrics = make_evaluator(c, make_device(self.device))(self._step)
-        if write:
-            write_metrics(self.dir, metrics, self.step)
-        return metrics
+    def evaluate(self, write: bool = True, force: bool = False, **settings) -> dict[str, float]:
+        """The run's metrics again, as `genlab evaluate` measures them: the same settings
+        (n_samples, iw_samples, fid_backbone) and the same guards, e.g. evaluate(n_samples=2000)."""
+        device = make_device(self.device)
+        return evaluate_run(self._run, self.dir, device, settings, write, force)[0]
 
     def plot(self, tags: list[str] | None = None):
         """A matplotlib figure of the logged scalars (default: every train/ tag)."""
@@ -182,16 +186,6 @@ class Run:
             ax.set_xlabel("step")
         fig.tight_layout()
         return fig
-
-
-def _labels(labels, n: int, classes: int) -> torch.Tensor:
-    if labels is None:
-        return balanced_labels(n, classes)
-    labels = torch.as_tensor(labels).long().reshape(-1)
-    labels = labels.expand(n) if labels.numel() == 1 else labels
-    if labels.numel() != n or labels.min() < 0 or labels.max() >= classes:
-        raise ConfigError(f"labels must be {n} class ids (or one) in 0 to {classes - 1}")
-    return labels
 
 
 def _image(images: torch.Tensor, nrow: int) -> Image.Image:

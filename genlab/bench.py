@@ -18,11 +18,12 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported once a benchmark runs: --help prints without it
+    import torch
 
-from genlab.benchmark.runners import Result, compose_config, describe_fast, run_genlab, run_tutorial
-from genlab.config.build import make_device, to_dict
+    from genlab.benchmark.runners import Result
 
 CASES = {
     "vae-mlp": ["model=vae", "arch=mlp"],
@@ -59,6 +60,8 @@ def ablations(c: dict) -> list[list[str]]:
 
 
 def machine(device: torch.device) -> str:
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     name = platform.processor() or platform.machine()
@@ -100,6 +103,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> list[dict]:
     args = parse_args(argv)
+    import torch
+
+    from genlab.benchmark.runners import compose_config, describe_fast, run_genlab, run_tutorial
+    from genlab.config.build import make_device, to_dict
+
     names = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in names if m not in CASES]
     if unknown:

@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genlab.cli.arguments import arg, parse_args
-from genlab.config.build import load_run, make_device
-from genlab.config.evaluation import make_evaluator
 from genlab.errors import GenlabError
-from genlab.logging.metrics_json import write_metrics
 
 
 @dataclass
@@ -26,23 +23,23 @@ class Args:
     fid_backbone: str | None = arg(None, "classifier | inception; null: the run's")
     device: str = arg("auto", "auto | cpu | cuda")
     write: bool = arg(True, "rewrite <run>/metrics.json")
+    force: bool = arg(False, "rewrite metrics.json measured by another feature network")
 
 
 def main(argv: list[str]) -> dict[str, float]:
     try:
-        a = parse_args(Args, argv, __doc__)
-        c, trained, step = load_run(Path(a.run), a.device)
-        given = {k: getattr(a, k) for k in ("n_samples", "iw_samples", "fid_backbone")}
-        c["eval"] = {**c["eval"], **{k: v for k, v in given.items() if v is not None}}
-        c["eval"]["at_end"] = True
-        evaluator = make_evaluator(c, make_device(a.device))
+        a = parse_args(Args, argv, __doc__, "evaluate")  # (--help prints before torch is imported)
+        from genlab.config.build import load_run, make_device
+        from genlab.config.evaluation import EVALUATE_ARGS, evaluate_run
+
+        loaded = load_run(Path(a.run), a.device)
+        settings = {k: getattr(a, k) for k in EVALUATE_ARGS}
+        device = make_device(a.device)
+        metrics, measured = evaluate_run(loaded, Path(a.run), device, settings, a.write, a.force)
     except GenlabError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    metrics = evaluator(trained)
-    if a.write:
-        write_metrics(Path(a.run), metrics, step)
-    print(json.dumps(metrics, indent=2))
+    print(json.dumps({"metrics": metrics, "measured": measured}, indent=2))
     return metrics
 
 

@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from genlab.logging.tensorboard import read_scalars
+from genlab.errors import StorageError
+from genlab.logging.metrics_json import read_metrics
+from genlab.logging.scalars import read_scalars
+from genlab.runs.directory import runs_now
 from genlab.runs.status import read_status
+from genlab.storage.read import read_yaml
+
+QUALITY = (  # the report's columns by default, when the jobs have them (--metrics all: every one)
+    "class_accuracy", "fid", "recall", "precision", "min_class_share", "kid", "neg_elbo",
+    "iw_nll", "psnr",
+)  # fmt: skip
 
 
 @dataclass
@@ -43,19 +49,27 @@ def find_jobs(sweep_dir: Path) -> list[Job]:
 
 
 def load_job(run_dir: Path) -> Job:
-    items = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text()) or []
-    overrides = dict(item.split("=", 1) for item in items if "=" in item)
-    overrides = {k.lstrip("+~"): v for k, v in overrides.items()}
-    status = read_status(run_dir)
-    metrics = last_scalars(run_dir)
-    metrics_file = run_dir / "metrics.json"
-    if metrics_file.is_file():
-        metrics.update(json.loads(metrics_file.read_text())["metrics"])  # {"step", "metrics"}
+    """A job from its files; one whose files cannot be read is "unreadable", with the reason."""
+    try:
+        items = read_yaml(run_dir / ".hydra" / "overrides.yaml", "an overrides file", list) or []
+        overrides = dict(str(item).split("=", 1) for item in items if "=" in str(item))
+        overrides = {k.lstrip("+~"): v for k, v in overrides.items()}
+    except StorageError as e:
+        return Job(run_dir, {}, "unreadable", None, str(e))
+    try:
+        status = read_status(run_dir)
+        metrics = {**last_scalars(run_dir), **read_metrics(run_dir)}
+    except StorageError as e:
+        return Job(run_dir, overrides, "unreadable", None, str(e))
+    state = status.get("status", "unknown")
+    if state == "running" and not runs_now(run_dir):
+        state = "killed"  # no process owns it: stopped outright (SIGKILL, a power cut)
+    wall = status.get("wall_time_s")
     return Job(
         run_dir,
         overrides,
-        status.get("status", "unknown"),
-        status.get("wall_time_s"),
+        state,
+        wall if isinstance(wall, int | float) else None,
         status.get("error"),
         {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
     )
@@ -176,7 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("sweep_dir", type=Path, help="a multirun directory (outputs/multirun/<time>)")
     p.add_argument("--sort", help="metric to sort by, ascending (e.g. fid)")
     p.add_argument("--descending", action="store_true", help="sort from the largest value")
-    p.add_argument("--metrics", help="comma-separated metric columns (default: every metric)")
+    p.add_argument(
+        "--metrics",
+        help="comma-separated metric columns, or `all` (default: the jobs' quality metrics)",
+    )
     p.add_argument("--plot", help="swept key on the plot's x axis (default: the first swept key)")
     p.add_argument("--y", help="comma-separated metrics to plot (default: --sort, else all)")
     p.add_argument("--out", type=Path, help="where report.{md,csv,png} go (default: sweep_dir)")
@@ -187,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no jobs under {a.sweep_dir} (no */.hydra/overrides.yaml)", file=sys.stderr)
         return 2
     found = sorted({m for job in jobs for m in job.metrics})
-    metrics = a.metrics.split(",") if a.metrics else found
+    metrics = a.metrics.split(",") if a.metrics and a.metrics != "all" else found
+    if not a.metrics:
+        metrics = [m for m in QUALITY if m in found] or found
     for m in [*metrics, *([a.sort] if a.sort else [])]:
         if m not in found:
             print(

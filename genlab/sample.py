@@ -12,15 +12,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-from torchvision.utils import save_image
-
 from genlab.cli.arguments import arg, parse_args
-from genlab.config.build import load_run
 from genlab.errors import ConfigError, GenlabError
-from genlab.storage.atomic import write_atomic
-from genlab.trainers.sampling import balanced_labels, interpolation, sample
+from genlab.runs.directory import run_record
 
 
 @dataclass
@@ -33,25 +27,19 @@ class Args:
     device: str = arg("auto", "auto | cpu | cuda")
 
 
-def labels_for(classes: int, n: int, label: int | None) -> torch.Tensor | None:
-    """The class ids to sample (classes > 0: a cGAN): all `label`, else balanced."""
-    if not classes:
-        if label is not None:
-            raise ConfigError(f"label={label} needs a cGAN run; this run has no classes")
-        return None
-    if label is None:
-        return balanced_labels(n, classes)
-    if not 0 <= label < classes:
-        raise ConfigError(f"label={label} is not a class; choose 0 to {classes - 1}")
-    return torch.full((n,), label)
-
-
 def writable(out: Path) -> None:
     """out= names a file genlab can write: not a folder, in a folder it may write into."""
     if out.is_dir():
         raise ConfigError(
             f"out={out} is a folder; give a file name, e.g. out={out / 'samples.npz'}"
         )
+    for path in outputs(out):
+        run = run_record(path)
+        if run is not None:
+            raise ConfigError(
+                f"out={out} would write over {path}, a record of the run in {run}; choose a "
+                "file outside its checkpoints/, images/, .hydra/ and metrics"
+            )
     folder = out.parent
     while not folder.exists():  # made on writing
         folder = folder.parent
@@ -59,15 +47,25 @@ def writable(out: Path) -> None:
         raise ConfigError(f"out={out}: cannot write into {folder}; choose another place")
 
 
+def outputs(out: Path) -> tuple[Path, Path, Path]:
+    """The .npz, its grid and its interpolation."""
+    return out, out.with_suffix(".png"), out.with_name(f"{out.stem}_interpolation.png")
+
+
 def main(argv: list[str]) -> Path:
     try:
-        a = parse_args(Args, argv, __doc__)
-        if a.n <= 0:
-            raise ConfigError(f"n={a.n} is not allowed; it must be an integer > 0")
+        a = parse_args(Args, argv, __doc__, "sample")  # (--help prints before torch is imported)
+        import numpy as np
+        from torchvision.utils import save_image
+
+        from genlab.config.build import load_run
+        from genlab.storage.atomic import write_atomic
+        from genlab.trainers.sampling import interpolation, sample, sample_request
+
         out = Path(a.out) if a.out else Path(a.run) / "samples.npz"
         writable(out)  # before generating every image
         _, step, _ = load_run(Path(a.run), a.device)
-        labels = labels_for(step.num_classes, a.n, a.label)
+        labels = sample_request(step, a.n, a.label, a.seed, step.image_shape)
     except GenlabError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -76,10 +74,10 @@ def main(argv: list[str]) -> Path:
     arrays = {"images": hwc[..., 0] if hwc.shape[-1] == 1 else hwc}
     if labels is not None:
         arrays["labels"] = labels.numpy().astype(np.int64)
-    write_atomic(out, lambda f: np.savez_compressed(f, **arrays))
-    save_image(images[:100].float() / 255, out.with_suffix(".png"), nrow=10, pad_value=0.5)
-    walk = interpolation(step, seed=a.seed)
-    save_image(walk, out.with_name(f"{out.stem}_interpolation.png"), nrow=10, pad_value=0.5)
+    npz, grid, walk = outputs(out)
+    write_atomic(npz, lambda f: np.savez_compressed(f, **arrays))
+    save_image(images[:100].float() / 255, grid, nrow=10, pad_value=0.5)
+    save_image(interpolation(step, seed=a.seed), walk, nrow=10, pad_value=0.5)
     print(f"{a.n} images -> {out}")
     return out
 

@@ -21,7 +21,6 @@ from omegaconf import DictConfig
 
 from genlab.cli.main import run
 from genlab.config import CONF_DIR
-from genlab.config.launch import train_job
 from genlab.errors import ConfigError
 
 
@@ -33,6 +32,8 @@ def main(cfg: DictConfig) -> dict | None:
     sweeper = HydraConfig.get().runtime.choices.get("hydra/sweeper", "")
     if sweeper.startswith("optuna") and cfg.objective is None:
         raise ConfigError(f"hydra/sweeper={sweeper} needs objective=<metric to minimise>, e.g. fid")
+    from genlab.config.launch import train_job  # (here: --help prints without torch)
+
     overrides = list(HydraConfig.get().overrides.task)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     return train_job(cfg, overrides, run_dir, sweep_job=bool(cfg.resume_sweep))

@@ -84,9 +84,8 @@ def main(argv: list[str]) -> None:
     for (caller, callee), (a, b) in hops.items():
         print(f"{caller:<42} -> {callee:<34} ({a} -> {b})")
     modules = {frozenset(m) for m in hops.values()}
-    print(
-        f"{len(hops)} hops between rooms ({len(modules)} module pairs): genlab train {' '.join(pair)}"
-    )
+    command = f"genlab train {' '.join(pair)}"
+    print(f"{len(hops)} hops between rooms ({len(modules)} module pairs): {command}")
 
 
 if __name__ == "__main__":

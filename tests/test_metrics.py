@@ -12,11 +12,12 @@ from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
 from genlab.config.build import make_trainer, to_dict
 from genlab.config.data import make_data
-from genlab.config.evaluation import make_classifier
+from genlab.config.evaluation import make_network
 from genlab.errors import CheckpointError, ConfigError
-from genlab.metrics.classifier_net import accuracy, load_classifier
+from genlab.metrics.classifier_net import accuracy
 from genlab.metrics.distances import frechet_distance, kernel_distance, min_class_share
 from genlab.metrics.evaluator import Evaluator
+from genlab.metrics.feature_networks import load_network
 from genlab.metrics.likelihood import vae_test_metrics
 from genlab.metrics.precision_recall import precision_recall
 
@@ -85,18 +86,18 @@ def test_min_class_share_is_the_rarest_predicted_class():
 
 def test_class_accuracy_of_real_test_images_is_the_classifiers_accuracy(compose_cfg, tmp_path):
     c = to_dict(compose_cfg("eval.n_samples=60", f"data.root={tmp_path}"))  # its own classifier
-    classifier = make_classifier(c, torch.device("cpu"))
+    network = make_network(c, torch.device("cpu"))
     test = make_data(c, "test")
     model = RealImagesModel(test)
     e = to_dict(compose_cfg())["eval"]  # conf/eval/default.yaml's settings, then the test's
     settings = {k: e[k] for k in ("iw_samples", "fid_backbone", "pr_k", "batch_size")}
     evaluator = Evaluator(
-        classifier, test, torch.device("cpu"), **settings, n_samples=60, kid_subset_size=30, seed=0
+        network, test, torch.device("cpu"), **settings, n_samples=60, kid_subset_size=30, seed=0
     )
     metrics = evaluator(model)
     idx = torch.tensor([i for i, _ in model.taken])
     chosen = type(test)(test.images[idx], test.labels[idx], test.num_classes)
-    assert metrics["class_accuracy"] == pytest.approx(accuracy(classifier, chosen), abs=1e-6)
+    assert metrics["class_accuracy"] == pytest.approx(accuracy(network.model, chosen), abs=1e-6)
     assert metrics["class_accuracy"] > 0.5  # the synthetic classes are easy
 
 
@@ -171,6 +172,7 @@ def test_the_training_clock_stops_while_the_model_is_measured(compose_cfg, tmp_p
         time.sleep(1.5)
         return measure(model)
 
+    slow.measured = measure.measured  # what measured it, as the real evaluator says
     trainer.evaluator = slow
     trainer.fit()
     trainer.close()
@@ -192,7 +194,7 @@ def test_a_classifier_trained_on_first_use_does_not_change_the_run(compose_cfg, 
         return [p.detach().clone() for p in trainer.step.G.parameters()]
 
     ready = tmp_path / "ready"  # its classifier exists before the run starts
-    make_classifier(to_dict(compose_cfg(f"data.root={ready}")), torch.device("cpu"))
+    make_network(to_dict(compose_cfg(f"data.root={ready}")), torch.device("cpu"))
     fresh = final_weights(tmp_path / "fresh", tmp_path / "a")  # trains one while building
     assert (tmp_path / "fresh" / "classifiers").is_dir()
     for a, b in zip(fresh, final_weights(ready, tmp_path / "b"), strict=True):
@@ -227,7 +229,7 @@ def test_a_corrupt_classifier_file_is_a_clear_error(tmp_path):
     path.parent.mkdir()
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="classifier .* cannot be loaded.*delete it"):
-        load_classifier(path, (1, 28, 28), 10, "cpu")
+        load_network(path, "cpu")
 
 
 def write_flat_folder(folder, n=12):
@@ -263,7 +265,7 @@ def test_one_class_data_gets_no_classifier_space_metrics(compose_cfg, tmp_path):
     assert set(trainer.metrics) == {"neg_elbo", "iw_nll", "psnr"}  # the likelihood only
     assert not (tmp_path / "faces" / "classifiers").exists()
     with pytest.raises(ConfigError, match="has a single class: a classifier learns no features"):
-        make_classifier(to_dict(compose_cfg("model=vae", *folder, tiny=False)), torch.device("cpu"))
+        make_network(to_dict(compose_cfg("model=vae", *folder, tiny=False)), torch.device("cpu"))
 
 
 def test_each_split_is_decoded_once_and_sampling_decodes_none(compose_cfg, tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ from genlab import classifier, evaluate, sample
 from genlab.data import load_images
 from genlab.errors import DataError
 from genlab.logging.tensorboard import RunLogger
-from genlab.metrics import classifier_net
+from genlab.metrics import feature_networks
 from genlab.metrics.evaluator import Evaluator
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.status import read_status
@@ -147,14 +147,14 @@ def test_empty_or_misspelled_resume_targets_are_refused(
 
 def test_a_classifier_below_its_floor_never_replaces_the_saved_one(tmp_path, monkeypatch, capsys):
     root = tmp_path / "data"
-    classifier.main(["data=synthetic", f"root={root}"])
-    (saved,) = (root / "classifiers").iterdir()
+    classifier.main(["data=synthetic", f"data.root={root}"])
+    (saved,) = (root / "classifiers").glob("*.pt")
     before = saved.read_bytes()
-    assert exit_status(classifier.main, ["data=synthetic", f"root={root}", "force=true",
+    assert exit_status(classifier.main, ["data=synthetic", f"data.root={root}", "force=true",
                                          "epochs=-1"]) == 2  # fmt: skip
     assert "epochs=-1 is not allowed" in capsys.readouterr().err
-    monkeypatch.setitem(classifier_net.RECIPES["synthetic"], "floor", 1.01)  # unreachable
-    assert exit_status(classifier.main, ["data=synthetic", f"root={root}", "force=true"]) == 2
+    monkeypatch.setitem(feature_networks.RECIPES["synthetic"], "floor", 1.01)  # unreachable
+    assert exit_status(classifier.main, ["data=synthetic", f"data.root={root}", "force=true"]) == 2
     assert "below its floor 1.01; the saved one is kept" in capsys.readouterr().err
     assert saved.read_bytes() == before
 

@@ -80,4 +80,6 @@ def test_sample_and_evaluate_from_the_command_line(run_cli, tmp_path):
         assert f["labels"].shape == (20,)
     result = run_cli(f"run={run}", "n_samples=40", module="genlab.evaluate")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert {"fid", "class_accuracy"} <= set(json.loads(result.stdout))
+    printed = json.loads(result.stdout)
+    assert {"fid", "class_accuracy"} <= set(printed["metrics"])
+    assert printed["measured"]["network"].startswith("synthetic-")  # the id of what measured it

@@ -129,8 +129,8 @@ def test_two_ddp_processes_match_one_process_with_the_same_global_batch(compose_
     expected = one.fit()
     one.close()
     got = read_status(tmp_path / "ddp")["result"]  # rank 0's log: the mean over both ranks
-    for k, v in expected.items():
-        assert got[k] == pytest.approx(v, rel=1e-5), k
+    for k, v in expected.items():  # abs: KID's spread (kid_std) is ~1e-7, at noise level
+        assert got[k] == pytest.approx(v, rel=1e-5, abs=1e-4), k
     a = load_checkpoint(tmp_path / "ddp" / "checkpoints" / "last.pt")["networks"]["vae"]
     b = one.state_dict()["networks"]["vae"]
     # the two all-reduced halves sum in another order than one batch: ~1e-7 apart per step, which

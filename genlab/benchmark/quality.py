@@ -22,7 +22,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.benchmark.runners import compose_config
 from genlab.errors import first_line
 
 PAIRS = ("vae-mlp", "vae-cnn", "gan-mlp", "gan-cnn", "cgan-mlp", "cgan-cnn")
@@ -65,7 +64,7 @@ def first_reached(curve, targets) -> float | None:
 
 
 def read_curve(run_dir: Path) -> list[tuple[float, dict[str, float]]]:
-    from genlab.logging.tensorboard import read_scalars
+    from genlab.logging.scalars import read_scalars
 
     scalars = read_scalars(run_dir)
     seconds = dict(scalars.get("time/train_s", []))
@@ -79,6 +78,8 @@ def read_curve(run_dir: Path) -> list[tuple[float, dict[str, float]]]:
 
 def job(name: str, overrides: list[str], args) -> tuple[str, str, list[str]]:
     """(row name, model-arch pair, the run's overrides, eval_every included)."""
+    from genlab.benchmark.runners import compose_config
+
     overrides = [*overrides, f"data={args.data}", *args.set]
     try:
         c = compose_config(overrides)

@@ -20,13 +20,14 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from genlab.cli.one_line import one_line
-from genlab.cli.overrides import check_presets, override, resume_args
+from genlab.cli.overrides import check_presets, override, resume_args, single_run_dir
 from genlab.errors import (
     GenlabError,
     Interrupted,
@@ -35,6 +36,7 @@ from genlab.errors import (
     Stopped,
     storage_error,
 )
+from genlab.runs.directory import check_new_run_dir, owning
 
 BAD_INPUT = (GenlabError, HydraException, OmegaConfBaseException)
 
@@ -50,8 +52,15 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
             args = [*args, "--resolve"]  # the values a run will use (device=auto resolved)
         os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; we print one line (or re-raise)
         argv, sys.argv = sys.argv, [sys.argv[0], *args]
+        run_dir, resuming = single_run_dir(args)
+        if int(os.environ.get("RANK", "0")) > 0:
+            run_dir = None  # another rank of a torchrun: rank 0 owns and writes the run
         try:
-            main()
+            # a named run directory is owned before Hydra writes its .hydra/ record there
+            with owning(run_dir) if run_dir and not _asks_help(args) else nullcontext():
+                if run_dir and not resuming:
+                    check_new_run_dir(run_dir)
+                main()
         finally:
             sys.argv = argv
             _restore_env("HYDRA_FULL_ERROR", full_error)
@@ -86,6 +95,11 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
             raise
         print(f"error: {storage_error(e)}", file=sys.stderr)
         sys.exit(2)
+
+
+def _asks_help(args: list[str]) -> bool:
+    """--help, --cfg and the like print and write nothing: no directory to own."""
+    return any(a in ("-h", "--help", "--hydra-help", "--cfg", "-c", "--info", "-i") for a in args)
 
 
 def _terminate(signum, frame) -> None:

@@ -7,6 +7,13 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from genlab.config.model_checks import families_with
 
+PLUGIN_CONFIGS = {  # a config of a Hydra plugin -> how to install it
+    "hydra/launcher/joblib": "pip install 'genlab[sweeps]'",
+    "hydra/launcher/submitit_local": "pip install 'genlab[sweeps]'",
+    "hydra/launcher/submitit_slurm": "pip install 'genlab[sweeps]'",
+    "hydra/sweeper/optuna": "pip install 'genlab[sweeps]'",
+    "hydra/launcher/ray": "pip install 'genlab[ray]'",
+}
 MOVED = {  # genlab 0.1's spelling -> today's
     "trainer.g_steps": "model.g_steps",
     "trainer.d_steps": "model.d_steps",
@@ -17,6 +24,9 @@ MOVED = {  # genlab 0.1's spelling -> today's
 def one_line(e: BaseException, args: list[str]) -> str:
     """A config, data or checkpoint error in one line naming the key, the value, what is allowed."""
     cause = e.__cause__
+    plugin = next((p for p in PLUGIN_CONFIGS if f"'{p}'" in str(e)), None)
+    if plugin is not None:
+        return f"{plugin} comes with a Hydra plugin that is not installed: {PLUGIN_CONFIGS[plugin]}"
     if isinstance(e, MissingConfigException) and e.options:
         group, _, name = e.missing_cfg_file.rpartition("/")
         return f"{group}={name} is not known; choose one of {', '.join(sorted(e.options))}"

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from genlab.config import CONF_DIR
 from genlab.errors import ConfigError
-from genlab.runs.directory import check_new_run_dir
 
 
 def check_presets(args: list[str]) -> None:
@@ -31,10 +30,15 @@ def _value(args: list[str], key: str) -> str | None:
     return values[-1] if values else None
 
 
+PATHS = ("resume", "resume_sweep", "hydra.run.dir", "hydra.sweep.dir", "data.path", "data.root")
+
+
 def resume_args(args: list[str]) -> list[str]:
     """resume=RUN_DIR: check it now, before Hydra makes any directory, and make Hydra's run
     directory RUN_DIR (its .hydra/ record of the original run stays untouched). Also checks
-    resume_sweep= and an explicit hydra.run.dir= before Hydra writes anything there."""
+    resume_sweep=, and quotes a path with spaces for Hydra's parser (`resume=my runs/a b`, as a
+    shell passes `resume="my runs/a b"`)."""
+    args = [_quote_path(a) for a in args]
     for key in ("resume", "resume_sweep"):
         if _value(args, key) == "":
             raise ConfigError(
@@ -48,8 +52,6 @@ def resume_args(args: list[str]) -> list[str]:
         return args
     value = _value(args, "resume")
     if value in (None, "null"):
-        if _value(args, "hydra.run.dir") is not None:
-            check_new_run_dir(Path(_value(args, "hydra.run.dir")))
         return args
     run_dir = Path(value)
     if not run_dir.is_dir():
@@ -60,6 +62,25 @@ def resume_args(args: list[str]) -> list[str]:
             "give the directory of a run that saved one"
         )
     return [*args, override("hydra.run.dir", value), "hydra.output_subdir=null"]
+
+
+def single_run_dir(args: list[str]) -> tuple[Path | None, bool]:
+    """(the directory a single run will write, as the command line names it; whether it is a
+    resume): the run's own for resume=, an explicit hydra.run.dir=, else None (a new name)."""
+    if "-m" in args or "--multirun" in args:
+        return None, False
+    value = _value(args, "resume")
+    if value not in (None, "null"):
+        return Path(value), True
+    explicit = _value(args, "hydra.run.dir")
+    return (Path(explicit) if explicit else None), False
+
+
+def _quote_path(arg: str) -> str:
+    key, eq, value = arg.partition("=")
+    if eq and key.lstrip("+") in PATHS and " " in value and value[:1] not in "'\"":
+        return override(key, value)
+    return arg
 
 
 def override(key: str, value: str) -> str:

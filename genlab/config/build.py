@@ -22,6 +22,7 @@ from genlab.errors import ConfigError
 from genlab.losses import GAN_LOSSES
 from genlab.losses.elbo import VAELoss
 from genlab.models import make_gan, make_vae
+from genlab.models.cnn import levels
 from genlab.models.priors import Prior
 from genlab.trainers import distributed
 from genlab.trainers.gan_step import GANStep
@@ -66,6 +67,11 @@ def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
     """The training step of c's model family (VAEStep or GANStep), with its networks and
     optimisers on device and the device's fast paths."""
     family, arch, latent = c["model"]["name"], c["arch"]["name"], c["model"]["latent_dim"]
+    if arch == "cnn":
+        try:
+            levels(data.image_shape)
+        except ValueError as e:
+            raise ConfigError(f"arch=cnn cannot take data={c['data']['name']}: {e}") from None
     fast = dict(c["device"])
     fast["channels_last"] = fast["channels_last"] and arch == "cnn"
     precision = Precision(str(fast["precision"]), device.type)  # YAML reads 32 as a number
@@ -112,6 +118,7 @@ def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
         loss,
         prior,
         device,
+        data.image_shape,
         g_steps=m["g_steps"],
         d_steps=m["d_steps"],
         label_smoothing=loss_cfg.get("label_smoothing", 0.0),  # absent: the loss has no target

@@ -119,6 +119,7 @@ def check_eval(e: dict) -> None:
     from genlab.metrics.evaluator import BACKBONES
 
     one_of("eval.fid_backbone", e["fid_backbone"], BACKBONES)
+    one_of("eval.network", e["network"], ("auto", "local"))
     for key in ("n_samples", "iw_samples", "pr_k", "kid_subset_size", "batch_size"):
         positive(f"eval.{key}", e[key])
     if e["n_samples"] <= e["pr_k"]:

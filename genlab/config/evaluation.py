@@ -4,6 +4,7 @@ feature space) and the metrics of the model family, against the test split."""
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -13,10 +14,12 @@ from genlab.config.data import make_data
 from genlab.errors import ConfigError
 
 
-def make_classifier(c: dict, device: torch.device, force: bool = False, epochs: int | None = None):
-    """The data set's classifier (trained on first use): the feature space of the metrics."""
+def make_network(c: dict, device: torch.device, force: bool = False, epochs: int | None = None):
+    """The feature network the metrics of c's data set are measured in: genlab's shipped one
+    (MNIST, FashionMNIST), else the data root's own, trained on first use (eval.network=local:
+    the data root's own in any case)."""
     from genlab.data.files import data_root
-    from genlab.metrics.classifier_net import get_classifier
+    from genlab.metrics.feature_networks import MIN_SIDE, get_network
 
     d = c["data"]
     train, test = make_data(c, "train"), make_data(c, "test")
@@ -25,11 +28,17 @@ def make_classifier(c: dict, device: torch.device, force: bool = False, epochs: 
             f"data={d['name']} has a single class: a classifier learns no features from it, so "
             "genlab trains none; measure with eval.fid_backbone=inception instead"
         )
+    if min(train.image_shape[1:]) < MIN_SIDE:
+        raise ConfigError(
+            f"data={d['name']} has {'x'.join(map(str, train.image_shape[1:]))} images; the "
+            f"metrics' classifier needs at least {MIN_SIDE}x{MIN_SIDE}: set eval.at_end=false"
+        )
     name = d["name"]
     if name == "image_folder":  # one classifier per folder
         name += "_" + hashlib.sha1(str(Path(d["path"]).resolve()).encode()).hexdigest()[:10]
+    local = c.get("eval", {}).get("network") == "local"
     root = data_root(d["root"])
-    return get_classifier(name, root, train, test, device, force=force, epochs=epochs)
+    return get_network(name, train, test, device, root, local=local, force=force, epochs=epochs)
 
 
 def make_evaluator(c: dict, device: torch.device):
@@ -50,7 +59,7 @@ def make_evaluator(c: dict, device: torch.device):
         )
     try:
         return Evaluator(
-            None if one_class else make_classifier(c, device),
+            None if one_class else make_network(c, device),
             test,
             device,
             **{k: e[k] for k in ("n_samples", "iw_samples", "fid_backbone", "pr_k", "batch_size")},
@@ -59,3 +68,36 @@ def make_evaluator(c: dict, device: torch.device):
         )
     except BackboneError as err:
         raise ConfigError(str(err)) from None
+
+
+EVALUATE_ARGS = ("n_samples", "iw_samples", "fid_backbone")  # what `genlab evaluate` may change
+
+
+def evaluate_run(loaded, run_dir: Path, device, settings: dict, write: bool, force: bool = False):
+    """`genlab evaluate` and the Python API's Run.evaluate: the run's metrics again, with the
+    given eval settings over its own; returns (metrics, what measured them). With write, the run
+    is owned while metrics.json is rewritten, and metrics measured by another feature network
+    are kept unless force."""
+    from genlab.logging.metrics_json import read_measured, write_metrics
+    from genlab.runs.directory import owning
+
+    c, step, global_step = loaded
+    unknown = [k for k in settings if k not in EVALUATE_ARGS]
+    if unknown:
+        allowed = ", ".join(f"{k}=" for k in (*EVALUATE_ARGS, "write", "force"))
+        raise ConfigError(f"{unknown[0]} is not a setting of evaluate; they are {allowed}")
+    given = {k: v for k, v in settings.items() if v is not None}
+    c = {**c, "eval": {**c["eval"], **given, "at_end": True}}
+    evaluator = make_evaluator(c, device)
+    with owning(run_dir, "evaluate") if write else nullcontext():
+        before = read_measured(run_dir).get("network") if write else None
+        now = evaluator.measured["network"]
+        if before and before != now and not force:
+            raise ConfigError(
+                f"{run_dir}/metrics.json was measured by {before}; this evaluation would measure "
+                f"in {now}: write=false prints the new numbers only, force=true replaces them"
+            )
+        metrics = evaluator(step)
+        if write:
+            write_metrics(run_dir, metrics, global_step, evaluator.measured)
+    return metrics, evaluator.measured

@@ -6,6 +6,7 @@ starts.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -15,8 +16,10 @@ from genlab.config.build import make_trainer
 from genlab.config.resume import resumed_config
 from genlab.config.upgrade import upgrade
 from genlab.errors import CheckpointError, first_line
+from genlab.metrics.evaluator import headline
 from genlab.runs.checkpoint import load_checkpoint
-from genlab.runs.status import read_status
+from genlab.runs.directory import owning
+from genlab.runs.status import STOPPED, has_finished, record_stop
 from genlab.trainers import distributed
 from genlab.trainers.trainer import Trainer
 
@@ -27,12 +30,22 @@ def train_job(
     """Opens the run and trains it to the end, as one process of it (under torchrun: this rank);
     returns the last scalars and the final metrics, or None when there was nothing left to do."""
     use_cuda = cfg.device.name != "cpu" and torch.cuda.is_available()
-    with distributed.process_group(use_cuda, run_dir) as (ranks, run_dir):
+    with (
+        distributed.process_group(use_cuda, run_dir) as (ranks, run_dir),
+        owning(cfg.resume or run_dir) if ranks.main else nullcontext(),  # rank 0 writes
+    ):
         trainer = open_run(cfg, overrides, run_dir, ranks, sweep_job=sweep_job)
         if trainer is None:
             return None  # nothing done: the run's status.json stays as it was
-        result = trainer.fit()
+        try:
+            result = trainer.fit()
+        except STOPPED as e:  # Hydra's job-end hook never sees a signal's stop: say it here
+            record_stop(e)
+            raise
         if ranks.main:
+            if trainer.metrics:
+                evaluator = trainer.evaluator
+                print(headline(trainer.metrics, cfg.model.name, evaluator.measured))
             print(f"run directory: {trainer.run_dir}")
         return result
 
@@ -55,7 +68,7 @@ def open_run(
     - otherwise: a new run from cfg.
     """
     run_dir = Path(cfg.resume or run_dir)  # resume=: the directory as the user wrote it
-    if sweep_job and not cfg.resume and read_status(run_dir).get("status") == "finished":
+    if sweep_job and not cfg.resume and has_finished(run_dir):
         print(f"skipped (finished in an earlier launch): {run_dir}")
         return None
     changed: list[str] = []

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from genlab.config.values import one_of, positive
 from genlab.errors import ConfigError
-from genlab.losses import GAN_LOSSES, VAE_LOSSES
-from genlab.models import ACTIVATIONS
 
 MODELS = ("vae", "gan", "cgan")
 GAN_KEYS = ("name", "latent_dim", "g_steps", "d_steps", "ema", "spectral_norm", "minibatch_std",
@@ -19,7 +17,6 @@ MODEL_KEYS = {  # what conf/model/<family>.yaml declares under `model:` (a test 
 }
 OPTIMIZER_KEYS = {"vae": (), "gan": ("lr_d",), "cgan": ("lr_d",)}  # beyond conf/optimizer/'s
 VAE_LOSS_KEYS = ("beta", "recon_weight", "pixel_mean", "binarize", "sigma")
-SMOOTHED = tuple(k for k, v in GAN_LOSSES.items() if v.smoothing)  # losses with a real-label target
 
 
 def families_with(group: str, key: str) -> list[str]:
@@ -55,6 +52,8 @@ def check_model(c: dict) -> None:
 
 def check_loss(c: dict) -> None:
     """The loss fits the family, and has only its own settings."""
+    from genlab.losses import GAN_LOSSES, VAE_LOSSES  # (the key tables above need no torch)
+
     family, loss = c["model"]["name"], c["loss"]
     losses = VAE_LOSSES if family == "vae" else tuple(GAN_LOSSES)
     if loss["name"] not in losses:
@@ -72,6 +71,8 @@ def check_loss(c: dict) -> None:
 
 
 def _check_vae(c: dict) -> None:
+    from genlab.models import ACTIVATIONS
+
     loss, prior = c["loss"], c["prior"]["name"]
     one_of("model.activation", c["model"]["activation"], ACTIVATIONS)
     if prior != "normal":
@@ -98,16 +99,19 @@ def _check_vae(c: dict) -> None:
 def _check_gan(c: dict) -> None:
     """The loss's settings, D's learning rate (TTUR), G's EMA decay, D's extras (spectral norm,
     minibatch std, auxiliary classifier), the update counts and the health watch."""
+    from genlab.losses import GAN_LOSSES
+
+    smoothed = tuple(k for k, v in GAN_LOSSES.items() if v.smoothing)  # a real-label target
     m, loss, o = c["model"], c["loss"], c["optimizer"]
     name, smoothing = loss["name"], loss.get("label_smoothing", 0.0)
     if not isinstance(smoothing, int | float) or not 0 <= smoothing < 1:
         raise ConfigError(
             f"loss.label_smoothing={smoothing} is not allowed; it must be in [0, 1) (e.g. 0.1)"
         )
-    if smoothing and name not in SMOOTHED:
+    if smoothing and name not in smoothed:
         raise ConfigError(
             f"loss.label_smoothing={smoothing} cannot go with loss={name}: its critic has no "
-            f"real-label target; label smoothing works with loss={', '.join(SMOOTHED)}"
+            f"real-label target; label smoothing works with loss={', '.join(smoothed)}"
         )
     if "gp_weight" in loss and name != "wgan_gp":
         raise ConfigError(

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from genlab.errors import ConfigError
+from genlab.errors import ConfigError, StorageError
+from genlab.storage.read import read_yaml
 
 RESUMABLE = (
     "trainer.epochs",
@@ -26,6 +27,19 @@ RESUMABLE = (
 )
 
 
+REBUILDS = ("recipe", "experiment")  # groups that are no key of the config: cannot be compared
+
+
+def _launched_with(run_dir: Path) -> list[str]:
+    """The overrides the run was started with (its .hydra/overrides.yaml), as far as readable."""
+    try:
+        return [
+            str(o) for o in read_yaml(Path(run_dir) / ".hydra" / "overrides.yaml", "", list) or []
+        ]
+    except StorageError:
+        return []
+
+
 def resumed_config(cfg: DictConfig, overrides, saved: dict, run_dir: Path) -> tuple[dict, list]:
     """(the config to rebuild the run with, ["key old -> new", ...] for what changed).
 
@@ -35,6 +49,11 @@ def resumed_config(cfg: DictConfig, overrides, saved: dict, run_dir: Path) -> tu
     c, changed = copy.deepcopy(saved), []
     for override in overrides:
         key = override.lstrip("+~").split("=", 1)[0]
+        if key in REBUILDS and override not in _launched_with(run_dir):
+            raise ConfigError(
+                f"{override}: a resume keeps the {key} the run was built with (its config is "
+                f"saved in {run_dir}); start a new run to use another"
+            )
         value = OmegaConf.select(cfg, key)
         value = (
             OmegaConf.to_container(value, resolve=True) if isinstance(value, DictConfig) else value

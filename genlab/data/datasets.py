@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -24,6 +26,15 @@ class ImageSet:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.images.shape[1:])
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of the images, labels and classes (16 hex digits): what a classifier was
+        trained on, so that one trained on other images is never used in their place."""
+        h = hashlib.sha256(f"{tuple(self.images.shape)} {self.num_classes}".encode())
+        h.update(self.images.contiguous().numpy().tobytes())
+        h.update(self.labels.to(torch.int64).contiguous().numpy().tobytes())
+        return h.hexdigest()[:16]
 
     def __len__(self) -> int:
         return self.images.shape[0]

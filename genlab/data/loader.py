@@ -28,7 +28,8 @@ class ResidentLoader:
         return min(full, self.max_batches) if self.max_batches else full
 
     def order(self, epoch: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        # (seed, epoch) -> one generator seed in torch's range (any seed up to 2^63 - 1)
+        g = torch.Generator().manual_seed((self.seed * 100_003 + epoch) % 2**63)
         return torch.randperm(len(self.labels), generator=g).to(self.labels.device)
 
     def epoch(self, epoch: int, start: int = 0):

@@ -5,21 +5,35 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from genlab.errors import StorageError
 from genlab.storage.atomic import write_atomic
+from genlab.storage.read import read_json
 
 METRICS_FILE = "metrics.json"
 
 
-def write_metrics(run_dir: Path, metrics: dict[str, float], step: int) -> Path:
-    """{"step": ..., "metrics": {name: value}}, replaced atomically."""
-    text = json.dumps({"step": step, "metrics": metrics}, indent=2) + "\n"
-    return write_atomic(Path(run_dir) / METRICS_FILE, text)
+def write_metrics(
+    run_dir: Path, metrics: dict[str, float], step: int, measured: dict | None = None
+) -> Path:
+    """{"step": ..., "metrics": {name: value}, "measured": {"network": id, ...}}, replaced
+    atomically; measured says what measured them (metrics/evaluator.py)."""
+    record = {"step": step, "metrics": metrics, "measured": measured or {}}
+    return write_atomic(Path(run_dir) / METRICS_FILE, json.dumps(record, indent=2) + "\n")
 
 
 def read_metrics(run_dir: Path) -> dict[str, float]:
-    """The final metrics; {} when the run measured none."""
+    """The final metrics; {} when the run measured none; StorageError (one line) when
+    metrics.json is empty, truncated, stray or foreign."""
     path = Path(run_dir) / METRICS_FILE
-    return json.loads(path.read_text())["metrics"] if path.is_file() else {}
+    record = read_json(path, "a metrics file", keys=("step", "metrics")) or {"metrics": {}}
+    metrics = record["metrics"]
+    if not isinstance(metrics, dict) or not all(_number(v) for v in metrics.values()):
+        raise StorageError(f"{path} is not a metrics file (its metrics are not numbers)")
+    return metrics
+
+
+def _number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def read_metrics_step(run_dir: Path) -> int | None:
@@ -28,3 +42,12 @@ def read_metrics_step(run_dir: Path) -> int | None:
         return json.loads((Path(run_dir) / METRICS_FILE).read_text())["step"]
     except (OSError, ValueError, KeyError):
         return None
+
+
+def read_measured(run_dir: Path) -> dict:
+    """What measured a run's metrics.json (the feature network's id, its floor, the reference
+    images); {} when there is no metrics.json or it predates the record."""
+    try:
+        return json.loads((Path(run_dir) / METRICS_FILE).read_text()).get("measured") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}

@@ -1,5 +1,5 @@
 """Run logging: TensorBoard scalars, images and text in the run directory, PNG grids, the final
-metrics (metrics.json and the HParams row); and reading the scalars back."""
+metrics (metrics.json and the HParams row). Reading the scalars back: scalars.py."""
 
 from __future__ import annotations
 
@@ -51,16 +51,23 @@ class RunLogger:
         self.writer.close()
 
     def evaluation(
-        self, metrics: dict[str, float], step: int, train_s: float, final_config: dict | None
+        self,
+        metrics: dict[str, float],
+        step: int,
+        train_s: float,
+        measured: dict,
+        final_config: dict | None,
     ) -> None:
         """One evaluation: eval/<metric> and time/train_s (training seconds so far) scalars. The
         end-of-run one (final_config: the run's config) also writes metrics.json and the run's
-        row in TensorBoard's HParams tab (its config against its eval/ scalars)."""
+        row in TensorBoard's HParams tab (its config and what measured it, against its eval/
+        scalars)."""
         self.scalars({"train_s": train_s}, step, prefix="time")
         self.scalars(metrics, step, prefix="eval")
         if final_config is not None:
-            write_metrics(self.run_dir, metrics, step)
-            self.hparams(hparams_of(final_config), {f"eval/{k}": v for k, v in metrics.items()})
+            write_metrics(self.run_dir, metrics, step, measured)
+            row = hparams_of({**final_config, "measured": measured})
+            self.hparams(row, {f"eval/{k}": v for k, v in metrics.items()})
 
     def hparams(self, hparams: dict, metrics: dict[str, float]) -> None:
         """One row in TensorBoard's HParams tab, written into this run's own event file (unlike
@@ -70,22 +77,6 @@ class RunLogger:
         for summary in hparams_summary(hparams, metrics):  # experiment, session start, end
             self.writer.file_writer.add_summary(summary)
         self.writer.flush()
-
-
-def read_scalars(run_dir: Path, last_only: bool = False) -> dict[str, list[tuple[int, float]]]:
-    """Every TensorBoard scalar a run logged: tag -> [(step, value), ...] in step order (with
-    last_only, just the newest one per tag)."""
-    if not list(Path(run_dir).glob("events.out.tfevents.*")):
-        return {}
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    keep = 1 if last_only else 0  # 0: every event
-    events = EventAccumulator(str(run_dir), size_guidance={"scalars": keep})
-    events.Reload()
-    return {
-        tag: sorted((e.step, e.value) for e in events.Scalars(tag))
-        for tag in events.Tags()["scalars"]
-    }
 
 
 def _sort_after(writer: SummaryWriter, existing: list[Path]) -> None:

@@ -1,29 +1,19 @@
 """A small CNN classifier per data set: its penultimate features are the space FID, KID and
 precision/recall are measured in; its predictions give class accuracy and a classifier score.
-
-Trained once by genlab on the training split and saved beside the data as
-<data root>/classifiers/<name>.pt (atomically, read back with weights_only=True).
+Which one measures a run, and where it comes from: feature_networks.py.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from genlab.data import ImageSet, ResidentLoader
-from genlab.errors import CheckpointError, ConfigError, first_line
-from genlab.runs.checkpoint import load_checkpoint, save_checkpoint
 
 FEATURES = 128  # width of the penultimate layer: the feature space of the distances
-RECIPES = {  # epochs on the training split, and the test accuracy below which it is not kept
-    "mnist": {"epochs": 3, "floor": 0.99},  # reaches 99.38%
-    "fashion_mnist": {"epochs": 10, "floor": 0.90},  # reaches 92.2% (3 epochs gave 90.5%)
-    "synthetic": {"epochs": 30, "floor": 0.3},  # a few dozen images per class in tests: seconds
-}
 
 
 def block(i: int, o: int, k: int, stride: int) -> list[nn.Module]:
@@ -58,13 +48,6 @@ class Classifier(nn.Module):
         return self.out(self.features(x))
 
 
-def file_name(name: str, image_shape, num_classes: int) -> str:
-    """mnist.pt; synthetic sets differ in shape and classes, so theirs name both."""
-    if name == "synthetic":
-        return f"synthetic-{'x'.join(map(str, image_shape))}-{num_classes}.pt"
-    return f"{name}.pt"
-
-
 def _shift(x: torch.Tensor, generator: torch.Generator, pixels: int = 1) -> torch.Tensor:
     """Random translations of up to `pixels` per image: the only augmentation."""
     b, _, h, w = x.shape
@@ -83,7 +66,6 @@ def train_classifier(
     batch_size: int = 128,
     lr: float = 2e-3,
     seed: int = 0,
-    progress=None,
 ) -> Classifier:
     """Adam with a cosine learning-rate decay, on randomly shifted training images."""
     torch.manual_seed(seed)
@@ -103,8 +85,6 @@ def train_classifier(
             loss.backward()
             opt.step()
             sched.step()
-        if progress:
-            progress(f"classifier epoch {e + 1}/{epochs}: loss {loss.item():.4f}")
     return model.eval()
 
 
@@ -123,70 +103,3 @@ def predict(model: Classifier, images: torch.Tensor, batch_size: int = 500):
 def accuracy(model: Classifier, data: ImageSet) -> float:
     _, logits = predict(model, data.images)
     return (logits.argmax(1).cpu() == data.labels).float().mean().item()
-
-
-def save_classifier(path: Path, model: Classifier, data_name: str, test_accuracy: float) -> None:
-    save_checkpoint(
-        path,
-        {
-            "networks": {"classifier": model.state_dict()},
-            "data": data_name,
-            "image_shape": list(model.image_shape),
-            "num_classes": model.num_classes,
-            "test_accuracy": test_accuracy,
-        },
-    )
-
-
-def load_classifier(path: Path, image_shape, num_classes: int, device) -> Classifier:
-    """Reads a saved classifier; a corrupt or mismatched file is one clear error."""
-    try:
-        state = load_checkpoint(path)
-        model = Classifier(state["image_shape"], state["num_classes"])
-        model.load_state_dict(state["networks"]["classifier"])
-    except (CheckpointError, KeyError, RuntimeError) as e:
-        raise CheckpointError(
-            f"classifier {path} cannot be loaded ({first_line(e, 120)}); delete it "
-            "and it is trained again on first use"
-        ) from None
-    if model.image_shape != tuple(image_shape) or model.num_classes != num_classes:
-        raise CheckpointError(
-            f"classifier {path} is for {model.num_classes} classes of {model.image_shape} images, "
-            f"not {num_classes} of {tuple(image_shape)}; delete it to train a new one"
-        )
-    model.test_accuracy = state.get("test_accuracy")
-    return model.to(device).eval()
-
-
-def get_classifier(
-    name: str,
-    root: Path,
-    train: ImageSet,
-    test: ImageSet,
-    device,
-    *,
-    force: bool = False,
-    epochs: int | None = None,
-    progress=print,
-) -> Classifier:
-    """Data set `name`'s classifier: loaded from <root>/classifiers/, else trained and saved."""
-    path = Path(root) / "classifiers" / file_name(name, train.image_shape, train.num_classes)
-    if path.is_file() and not force:
-        return load_classifier(path, train.image_shape, train.num_classes, device)
-    recipe = RECIPES.get(name, {"epochs": 3, "floor": min(0.9, 2 / train.num_classes)})
-    epochs = epochs or recipe["epochs"]
-    if progress:
-        progress(f"training the {name} classifier ({epochs} epochs) -> {path}")
-    model = train_classifier(train, epochs, device, progress=progress)
-    acc = accuracy(model, test)
-    if acc < recipe["floor"]:  # every metric would be measured in poor features: keep the old one
-        kept = "the saved one is kept" if path.is_file() else "none is saved"
-        raise ConfigError(
-            f"the {name} classifier reached test accuracy {acc:.4f}, below its floor "
-            f"{recipe['floor']}; {kept} (train it longer: epochs=N)"
-        )
-    model.test_accuracy = acc
-    save_classifier(path, model, name, acc)
-    if progress:
-        progress(f"{name} classifier: test accuracy {acc:.4f}")
-    return model

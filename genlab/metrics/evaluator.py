@@ -13,13 +13,14 @@ import torch
 
 from genlab.data import ImageSet
 from genlab.errors import first_line
-from genlab.metrics.classifier_net import Classifier, predict
+from genlab.metrics.classifier_net import predict
 from genlab.metrics.distances import (
     classifier_score,
     frechet_distance,
     kernel_distance,
     min_class_share,
 )
+from genlab.metrics.feature_networks import FeatureNetwork
 from genlab.metrics.likelihood import vae_test_metrics
 from genlab.metrics.precision_recall import precision_recall
 from genlab.trainers.sampling import balanced_labels, sample
@@ -30,6 +31,20 @@ METRICS = (  # every name _measure can return
     "fid", "kid", "kid_std", "precision", "recall", "classifier_score",
     "class_accuracy", "min_class_share", "neg_elbo", "iw_nll", "psnr",
 )  # fmt: skip
+
+
+HEADLINE = {  # what a run prints as it ends, per family
+    "vae": ("neg_elbo", "iw_nll", "fid"),
+    "gan": ("fid", "recall", "precision", "min_class_share"),
+    "cgan": ("class_accuracy", "fid", "recall"),
+}
+
+
+def headline(metrics: dict[str, float], family: str, measured: dict | None = None) -> str:
+    """One line of a run's main numbers, e.g. "fid 3.32, recall 0.61 (mnist-0123abcd4567)"."""
+    shown = [f"{k} {metrics[k]:.4g}" for k in HEADLINE.get(family, ()) if k in metrics]
+    by = f" (measured in {measured['network']})" if measured and measured.get("network") else ""
+    return ", ".join(shown) + by if shown else ""
 
 
 def metrics_of(family: str) -> tuple[str, ...]:
@@ -65,14 +80,21 @@ def inception_features(device, batch_size: int = 100):
     return features
 
 
+REFERENCE_SEED = 0  # every run is measured against the same test images, whatever its seed
+
+
 class Evaluator:
-    """classifier: the data set's classifier, or None for data with one class (its features
-    learn nothing): then the distances need the Inception backbone, and a VAE without it gets
-    its likelihood only."""
+    """network: the data set's feature network (metrics/feature_networks.py), or None for data
+    with one class (a classifier learns nothing from it): then the distances need the Inception
+    backbone, and a VAE without it gets its likelihood only.
+
+    The reference set is n_samples test images drawn at random with a fixed seed (a test split
+    stored class by class would otherwise give the first classes only); `measured` says what
+    measured the numbers: the network's id and floor, and the reference set."""
 
     def __init__(
         self,
-        classifier: Classifier | None,
+        network: FeatureNetwork | None,
         test: ImageSet,
         device: torch.device,
         *,
@@ -84,9 +106,20 @@ class Evaluator:
         kid_subset_size: int,
         seed: int,
     ):  # conf/eval/default.yaml says what each one means
-        self.classifier, self.num_classes = classifier, test.num_classes
-        self.real = test.images[:n_samples]  # uint8 (N, C, H, W)
+        self.classifier = network.model if network is not None else None
+        self.num_classes = test.num_classes
+        g = torch.Generator().manual_seed(REFERENCE_SEED)
+        picked = torch.randperm(len(test), generator=g)[:n_samples]
+        self.real = test.images[picked]  # uint8 (N, C, H, W)
         self.n_samples = len(self.real)  # n generated vs n real: capped at the test split
+        net = network.id if network is not None else None
+        in_classifier = fid_backbone == "classifier"
+        self.measured = {  # what measured the numbers: metrics.json and the HParams row keep it
+            "network": net if in_classifier else "inception-v3",  # FID, KID, precision, recall
+            "classifier": net,  # class accuracy, classifier score, rarest class
+            "floor_fid": network.floor_fid if network is not None and in_classifier else None,
+            "reference": f"{self.n_samples} of {len(test)} test images (seed {REFERENCE_SEED})",
+        }
         self.iw_samples, self.pr_k = iw_samples, pr_k
         self.batch_size, self.kid_subset_size = batch_size, kid_subset_size
         self.seed = seed

@@ -12,13 +12,18 @@ import torch
 from torch import nn
 
 
-def levels(size: int) -> int:
-    """How many times to halve: while even and above 4 (28 -> 14 -> 7, 32 -> 16 -> 8 -> 4)."""
-    p = 0
+def levels(image_shape) -> int:
+    """How many times to halve: while the height is even and above 4 (28 -> 14 -> 7,
+    32 -> 16 -> 8 -> 4); the width must halve as often."""
+    _, h, w = image_shape
+    p, size = 0, h
     while size % 2 == 0 and size > 4:
         size, p = size // 2, p + 1
-    if p == 0:
-        raise ValueError(f"image size {size} cannot be halved; the CNN needs an even size above 4")
+    if p == 0 or w % 2**p:
+        raise ValueError(
+            f"images of {h}x{w} cannot be halved alike in both sides; the CNN needs an even "
+            "side above 4, the other a multiple of the same power of 2 (28x28, 32x32, 64x64)"
+        )
     return p
 
 
@@ -32,7 +37,7 @@ class ConvEncoder(nn.Module):
     ):
         super().__init__()
         c, h, w = image_shape
-        p = levels(h)
+        p = levels(image_shape)
         layers, width = [], c
         for i in range(p):
             out = channels * 2**i
@@ -68,7 +73,7 @@ class ConvDecoder(nn.Module):
     ):
         super().__init__()
         c, h, w = image_shape
-        p = levels(h)
+        p = levels(image_shape)
         top = channels * 2 ** (p - 1)
         norm1 = nn.BatchNorm1d if batchnorm else nn.Identity
         norm2 = nn.BatchNorm2d if batchnorm else nn.Identity

@@ -18,11 +18,11 @@ from genlab.storage.atomic import write_atomic
 FORMAT = "genlab-2"  # genlab-1 (genlab 0.1) named the networks "models"; it still loads
 
 
-def save_checkpoint(path: Path, state: dict) -> None:
-    """Write state and every RNG's state (under "rng") to path, so that a crash mid-write leaves
-    the previous file whole."""
+def save_checkpoint(path: Path, state: dict, rng: bool = True) -> None:
+    """Write state (and, with rng, every RNG's state under "rng") to path, so that a crash
+    mid-write leaves the previous file whole."""
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, **state, "rng": rng_state()}, buffer)
+    torch.save({"format": FORMAT, **state, **({"rng": rng_state()} if rng else {})}, buffer)
     write_atomic(path, buffer.getvalue())
 
 

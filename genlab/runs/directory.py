@@ -1,11 +1,17 @@
-"""A run directory belongs to one run: a new run never writes into a folder that holds another
-(only `resume=` continues one), and a refused command leaves the run it names untouched."""
+"""A run directory belongs to one run, and to one process at a time: a new run never writes
+into a folder that holds another (only `resume=` continues one), a process that writes a run
+owns it while it does (`owning`), and a refused command leaves the run it names untouched."""
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 from genlab.errors import ConfigError
+from genlab.storage.lock import FileLock
 
 MARKS = ("status.json", "checkpoints", ".hydra", "metrics.json")  # what a run leaves behind
 
@@ -24,3 +30,87 @@ def check_new_run_dir(path: Path, key: str = "hydra.run.dir") -> None:
             f"{key}={path} holds another run; a new run never writes over one: choose a new "
             f"directory, or continue that run with resume={path}"
         )
+
+
+LOCK = ".lock"  # a run directory's owner (storage/lock.py), while a process writes it
+_OWNED: dict[Path, list] = {}  # run directory -> [its lock, how many `owning` blocks hold it]
+
+
+@contextmanager
+def owning(run_dir: Path, doing: str = "train"):
+    """This process owns run_dir for the block: a second process that would write it (a training,
+    a resume, an evaluation) is refused in one line naming the owner. Re-entrant within a
+    process; the kernel frees the lock if the process dies."""
+    key = Path(run_dir).resolve()
+    if key not in _OWNED:
+        made = _missing(key)  # folders the lock creates: removed again if nothing else is written
+        lock = FileLock(key / LOCK)
+        holder = lock.take()
+        if holder is not None:
+            raise ConfigError(
+                f"{run_dir} is in use by {holder}: one process at a time may {doing} a run; "
+                "wait for it to end (or stop it), then try again"
+            )
+        _OWNED[key] = [lock, 0, made]
+    _OWNED[key][1] += 1
+    try:
+        yield
+    finally:
+        _OWNED[key][1] -= 1
+        if _OWNED[key][1] == 0:
+            lock, _, made = _OWNED.pop(key)
+            lock.release()
+            _tidy(made)
+
+
+def _missing(folder: Path) -> list[Path]:
+    """folder and its ancestors that do not exist yet, innermost first."""
+    return [p for p in (folder, *folder.parents) if not p.exists()]
+
+
+def _tidy(made: list[Path]) -> None:
+    """A refused command leaves no trace: the folders it made, if they hold only the lock."""
+    if not made or set(os.listdir(made[0])) != {LOCK}:
+        return
+    (made[0] / LOCK).unlink()
+    for folder in made:
+        try:
+            folder.rmdir()  # only when empty
+        except OSError:
+            return
+
+
+RECORDS = ("checkpoints", ".hydra", "images", "metrics.json", "status.json", "error.txt", LOCK)
+
+
+def run_record(path: Path) -> Path | None:
+    """The run directory of which path is a record (a checkpoint, an image grid, metrics.json,
+    an event file, ...), or None: a file written there would overwrite the run's own."""
+    path = Path(path).resolve()
+    for folder in path.parents:
+        if holds_a_run(folder):
+            first = path.relative_to(folder).parts[0]
+            mine = first in RECORDS or first.startswith("events.out.tfevents")
+            return folder if mine else None
+    return None
+
+
+def runs_now(run_dir: Path) -> bool:
+    """Whether a process owns run_dir now, as far as this machine can tell: its lock names a
+    process of this host that is alive, or a process of another host (which cannot be asked)."""
+    path = Path(run_dir) / LOCK
+    try:
+        me = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        return False
+    if not isinstance(me, dict) or "pid" not in me:
+        return False  # released (or never taken): nobody writes it
+    if me.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(int(me["pid"]), 0)
+    except (ProcessLookupError, ValueError, TypeError):
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    return True

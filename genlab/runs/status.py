@@ -22,24 +22,35 @@ from omegaconf import DictConfig
 from genlab.errors import (
     ConfigError,
     GenlabError,
+    Interrupted,
     JobFailed,
     NonFiniteError,
+    StorageError,
     first_line,
     storage_error,
 )
 from genlab.storage.atomic import write_atomic
+from genlab.storage.read import read_json
 
 STATUS_FILE = "status.json"
 ERROR_FILE = "error.txt"
 
 
+STOPPED = (Interrupted, KeyboardInterrupt)  # a signal: the run can go on with resume=
+
+
 def read_status(run_dir: Path) -> dict:
-    """The job's status.json as a dict; {} when the job never started (or predates status files)."""
-    path = Path(run_dir) / STATUS_FILE
+    """The job's status.json as a dict; {} when the job never started (or predates status files);
+    StorageError (one line) when the file is empty, truncated or not a status file."""
+    return read_json(Path(run_dir) / STATUS_FILE, "a status file", keys=("status",)) or {}
+
+
+def has_finished(run_dir: Path) -> bool:
+    """status.json says finished (an unreadable one says nothing: the job runs again)."""
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
+        return read_status(run_dir).get("status") == "finished"
+    except StorageError:
+        return False
 
 
 def error_line(e: BaseException) -> str:
@@ -49,15 +60,22 @@ def error_line(e: BaseException) -> str:
 class JobRecord:
     """status.json of one run: start(), then finish(result) or fail(error).
 
-    `with JobRecord(run_dir) as job: ...; job.result = {...}` does the same around a block. A job
-    killed outright (SIGKILL, power cut) stays "running": a resumed sweep treats it as
-    interrupted. Wall time adds up over the launches of a resumed job.
+    `with JobRecord(run_dir) as job: ...; job.result = {...}` does the same around a block. A
+    signal's stop (Ctrl-C, SIGTERM, a time limit) is "interrupted"; a job killed outright
+    (SIGKILL, power cut) stays "running" with no process behind it, which `genlab report` shows
+    as "killed". Wall time adds up over the launches of a resumed job.
     """
+
+    active: JobRecord | None = None  # the record of the job running in this process
 
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
         self.result: dict | None = None
-        self._earlier = read_status(self.run_dir).get("wall_time_s", 0.0)
+        try:
+            earlier = read_status(self.run_dir).get("wall_time_s", 0.0)
+        except StorageError:  # a broken record is written anew
+            earlier = 0.0
+        self._earlier = earlier if isinstance(earlier, int | float) else 0.0
         self._start = 0.0
         self.status: dict = {}
 
@@ -74,15 +92,23 @@ class JobRecord:
         now = datetime.now().isoformat(timespec="seconds")
         (self.run_dir / ERROR_FILE).unlink(missing_ok=True)
         self._write(status="running", started=now, wall_time_s=self._earlier, error=None)
+        JobRecord.active = self
 
     def finish(self, result: dict | None) -> None:
         numbers = {k: v for k, v in (result or {}).items() if _is_number(v)}
         self._write(status="finished", wall_time_s=self._wall(), result=numbers)
+        JobRecord.active = None
 
     def fail(self, e: BaseException) -> None:
         trace = "".join(traceback.format_exception(type(e), e, e.__traceback__))
         write_atomic(self.run_dir / ERROR_FILE, trace)
         self._write(status="failed", wall_time_s=self._wall(), error=error_line(e))
+        JobRecord.active = None
+
+    def stop(self, e: BaseException) -> None:
+        """Stopped by a signal: "interrupted", with the wall time so far and the signal."""
+        self._write(status="interrupted", wall_time_s=self._wall(), error=error_line(e))
+        JobRecord.active = None
 
     def __enter__(self) -> JobRecord:
         self.start()
@@ -91,9 +117,18 @@ class JobRecord:
     def __exit__(self, kind, e, tb) -> bool:
         if e is None:
             self.finish(self.result)
+        elif isinstance(e, STOPPED):
+            self.stop(e)
         else:
             self.fail(e)
         return False  # never swallow: the caller decides what a failure means
+
+
+def record_stop(e: BaseException) -> None:
+    """A job of this process stopped by a signal: Hydra calls no job-end hook for a
+    BaseException, so the task function reports it here."""
+    if JobRecord.active is not None:
+        _best_effort(JobRecord.active.stop, e)
 
 
 class StatusCallback(Callback):
@@ -117,7 +152,7 @@ class StatusCallback(Callback):
         run_dir = Path(config.hydra.runtime.output_dir)
         path = run_dir / STATUS_FILE
         self.before = path.read_text() if path.is_file() else None
-        if config.resume_sweep and read_status(run_dir).get("status") == "finished":
+        if config.resume_sweep and has_finished(run_dir):
             return  # a finished job a resumed sweep skips: untouched
         self.record = JobRecord(run_dir)
         _best_effort(self.record.start)
@@ -129,7 +164,7 @@ class StatusCallback(Callback):
             done = result is not None
             if not done:  # nothing ran: the stored result stands, status.json as it was
                 self._restore(run_dir)
-                result = read_status(run_dir).get("result", {})
+                result = _stored_result(run_dir)
             try:
                 value = objective(result, config.objective)
             except GenlabError as e:
@@ -156,6 +191,13 @@ class StatusCallback(Callback):
     def _restore(self, run_dir: Path) -> None:
         if self.record is not None and self.before is not None:
             _best_effort(write_atomic, run_dir / STATUS_FILE, self.before)
+
+
+def _stored_result(run_dir: Path) -> dict:
+    try:
+        return read_status(run_dir).get("result") or {}
+    except StorageError:
+        return {}
 
 
 def _best_effort(write, *args) -> None:

@@ -29,6 +29,7 @@ class GANStep:
         loss: GANLoss,
         prior: Prior,
         device,
+        image_shape: tuple[int, int, int],
         *,
         g_steps: int,
         d_steps: int,
@@ -55,6 +56,7 @@ class GANStep:
         if self.G_ema is not None:
             self.networks["generator_ema"] = self.G_ema
         self.num_classes, self.latent_dim = generator.num_classes, generator.latent_dim
+        self.image_shape = tuple(image_shape)
         self.family = "cgan" if self.num_classes else "gan"
         g = torch.Generator().manual_seed(seed)
         if self.num_classes:  # a 10 x 10 grid (for 10 classes): row k is class k

@@ -3,9 +3,67 @@ grids. What the evaluator, `genlab sample` and the Python API draw with."""
 
 from __future__ import annotations
 
+import os
+
 import torch
 
+from genlab.errors import ConfigError
 from genlab.trainers.step import Step
+
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed's range
+
+
+def sample_request(
+    step: Step, n, labels=None, seed=0, image_shape=None, key: str = "label"
+) -> torch.Tensor | None:
+    """Checks a request for n images, as `genlab sample` and the Python API both take it, and
+    returns the class ids to draw: a cGAN's labels (one id for all, one per image, or None:
+    balanced); None for a model without classes. Bad values are one line, before any work."""
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise ConfigError(f"n={n!r} is not allowed; it must be an integer > 0")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed={seed!r} is not allowed; it must be an integer in 0 to 2^63 - 1")
+    if image_shape is not None:
+        need, have = n * int(torch.tensor(image_shape).prod()), _memory_bytes()
+        if have and need > have // 2:
+            raise ConfigError(
+                f"n={n} images would need {need / 2**30:.1f} GiB, more than half of this "
+                f"machine's {have / 2**30:.1f} GiB; sample fewer at a time (seed=... for more)"
+            )
+    classes = step.num_classes
+    if not classes:
+        if labels is not None:
+            raise ConfigError(f"{key}={labels!r} needs a cGAN run; this run has no classes")
+        return None
+    if labels is None:
+        return balanced_labels(n, classes)
+    given = labels if isinstance(labels, torch.Tensor) else _ints(labels, classes, key)
+    ids = torch.as_tensor(given)
+    ids = ids.long().reshape(-1)
+    ids = ids.expand(n) if ids.numel() == 1 else ids
+    if isinstance(labels, int) and not 0 <= labels < classes:
+        raise ConfigError(f"{key}={labels} is not a class; choose 0 to {classes - 1}")
+    if ids.numel() != n or ids.min() < 0 or ids.max() >= classes:
+        raise ConfigError(
+            f"{key}={labels!r} is not allowed; give {n} class ids (or one) in 0 to {classes - 1}"
+        )
+    return ids
+
+
+def _ints(labels, classes: int, key: str):
+    values = labels if isinstance(labels, list | tuple) else [labels]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise ConfigError(
+            f"{key}={labels!r} is not allowed; class ids are integers in 0 to {classes - 1}"
+        )
+    return values
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 def balanced_labels(n: int, num_classes: int) -> torch.Tensor:

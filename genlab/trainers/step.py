@@ -28,6 +28,7 @@ class Step(Protocol):
     family: str  # "vae", "gan" or "cgan"
     num_classes: int  # > 0: samples take class ids (the cGAN)
     latent_dim: int
+    image_shape: tuple[int, int, int]  # (C, H, W) of what it draws
     prior: Prior  # p(z): what sample() draws from
     fixed_z: torch.Tensor  # the grids' latent batch; on the step's device
     networks: dict[str, nn.Module]  # every network with weights, by checkpoint name (never DDP)

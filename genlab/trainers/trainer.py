@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import torch
 from tqdm.auto import tqdm
@@ -25,6 +26,15 @@ from genlab.trainers.health import HealthWatch
 from genlab.trainers.schedules import make_schedulers, stretch
 from genlab.trainers.signals import StopOnSignals
 from genlab.trainers.step import Step
+
+
+class Evaluates(Protocol):
+    """What the loop is handed to measure with (metrics/evaluator.Evaluator): it calls it on the
+    step and records its numbers with what measured them."""
+
+    measured: dict  # the feature network's id, its floor, the reference images
+
+    def __call__(self, step: Step) -> dict[str, float]: ...
 
 
 @dataclass
@@ -49,7 +59,7 @@ class Trainer:
         config: dict | None = None,
         health: HealthWatch | None = None,
         ranks: distributed.Ranks | None = None,
-        evaluator=None,
+        evaluator: Evaluates | None = None,
         schedule: str = "constant",
     ):
         self.step, self.loader, self.settings = step, loader, settings
@@ -64,7 +74,7 @@ class Trainer:
         self.logger: RunLogger | None = None
         self.saved_step: int | None = None  # the step of the last checkpoint written
         self.guard = step.guard  # on a GPU its NaN check waits for a log step or checkpoint
-        self.evaluator = evaluator  # step -> {metric: value} (genlab.metrics), or None
+        self.evaluator = evaluator  # step -> {metric: value}, or None (see Evaluates)
         self.metrics: dict[str, float] = {}  # the last evaluation
         self.evaluated_step: int | None = None  # ... and its step
         # learning-rate schedules over the whole run: name -> scheduler of step.optimizers[name]
@@ -156,7 +166,7 @@ class Trainer:
             total=self.total_steps,
             initial=self.global_step,
             disable=not s.progress or not main,
-            desc=f"epoch {self.epoch + 1}/{s.epochs}",
+            desc=self._epoch_label(),
             dynamic_ncols=True,
         )
         self._since = time.perf_counter()
@@ -218,17 +228,23 @@ class Trainer:
             bar.set_postfix({k: f"{v:.3g}" for k, v in logged.items()})
         if self.batch == self.batches_per_epoch:  # the epoch ends; the next one starts at batch 0
             self.epoch, self.batch = self.epoch + 1, 0
-            bar.set_description(f"epoch {min(self.epoch + 1, s.epochs)}/{s.epochs}")
+            bar.set_description(self._epoch_label())
             if self.global_step < self.total_steps:
                 if self.epoch % s.image_every == 0:
                     self._log_images(png=True)
                 if s.eval_every and self.epoch % s.eval_every == 0:  # the end: in fit, after saving
                     self._evaluate()
+                    bar.unpause()  # the rate counts training, not the evaluation
         if self.global_step == self.total_steps:
             self._log_images(png=True)  # the end of training; measured after its checkpoint
         if self.global_step % s.checkpoint_every == 0 or self.global_step == self.total_steps:
             self.save()
         return logged
+
+    def _epoch_label(self) -> str:
+        """ "epoch 3/14": of the epochs this run trains (trainer.max_steps may stop it sooner)."""
+        epochs = -(-self.total_steps // self.batches_per_epoch) if self.batches_per_epoch else 0
+        return f"epoch {min(self.epoch + 1, max(epochs, 1))}/{epochs}"
 
     @property
     def done(self) -> bool:
@@ -256,7 +272,9 @@ class Trainer:
             self.train_seconds, self._since = self._clock(), None  # the clock stops while measuring
             self.metrics, self.evaluated_step = self.evaluator(self.step), self.global_step
             config = self.config if final else None  # the end: metrics.json and the HParams row
-            self.logger.evaluation(self.metrics, self.global_step, self.train_seconds, config)
+            self.logger.evaluation(
+                self.metrics, self.global_step, self.train_seconds, self.evaluator.measured, config
+            )
             self._since = time.perf_counter() if not final else None
 
     def close(self) -> None:

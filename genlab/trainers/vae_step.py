@@ -37,6 +37,7 @@ class VAEStep:
         self.networks = {"vae": vae}
         self.optimizers = {"vae": optimizer}
         self.latent_dim = vae.latent_dim
+        self.image_shape = tuple(fixed_x.shape[1:])
         g = torch.Generator().manual_seed(seed)
         device = fixed_x.device
         self.fixed_z = prior.sample(64, vae.latent_dim, generator=g).to(device)  # for sample grids

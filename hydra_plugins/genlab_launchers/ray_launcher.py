@@ -1,6 +1,6 @@
 """hydra/launcher=ray_cluster: every job a Ray task, on a running Ray cluster or a Ray started here.
 
-Wraps hydra-ray-launcher's RayLauncher (`pip install -e '.[ray]'`; imported only when used, so
+Wraps hydra-ray-launcher's RayLauncher (`pip install 'genlab[ray]'`; imported only when used, so
 Hydra's plugin scan works without it). Before launching: a Ray head must answer at
 `hydra.launcher.ray.init.address`, and a relative sweep directory is made absolute, because Ray
 runs its tasks in the directory `ray start` ran in, not in the one the sweep was started from.
@@ -82,7 +82,7 @@ class RayLauncher(Launcher):
         except ImportError as e:
             raise ServiceMissing(
                 f"hydra/launcher=ray_cluster needs hydra-ray-launcher ({e}); install it with: "
-                "pip install -e '.[ray]'"
+                "pip install 'genlab[ray]'"
             ) from None
         self.config = config
         self.plugin = Plugin(ray=self.ray)

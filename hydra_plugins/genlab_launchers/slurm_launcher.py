@@ -19,7 +19,14 @@ import subprocess
 from pathlib import Path
 
 from hydra.core.utils import setup_globals
-from hydra_plugins.hydra_submitit_launcher import submitit_launcher
+from hydra.plugins.launcher import Launcher
+
+try:
+    from hydra_plugins.hydra_submitit_launcher import submitit_launcher
+
+    PluginLauncher = submitit_launcher.SlurmLauncher
+except ImportError:  # the sweeps extra is not installed: Hydra's plugin scan must not warn
+    PluginLauncher = Launcher
 
 from genlab.cli.overrides import quoted
 from genlab.errors import Interrupted
@@ -27,7 +34,10 @@ from genlab.runs.status import STATUS_FILE, read_status
 from genlab.storage.atomic import write_atomic
 from hydra_plugins.genlab_launchers import ServiceMissing
 
-START = "bash scripts/cluster/slurm.sh up (a one-node cluster here), then export SLURM_CONF=..."
+START = (
+    "bash scripts/cluster/slurm.sh up (in a clone of genlab: a one-node cluster on this machine), "
+    "then export SLURM_CONF=..."
+)
 
 
 def check_slurm() -> None:
@@ -57,8 +67,12 @@ def check_slurm() -> None:
         )
 
 
-class SlurmLauncher(submitit_launcher.SlurmLauncher):
+class SlurmLauncher(PluginLauncher):
     def setup(self, **kwargs) -> None:
+        if PluginLauncher is Launcher:
+            raise ServiceMissing(
+                "hydra/launcher=slurm needs hydra-submitit-launcher: pip install 'genlab[sweeps]'"
+            )
         check_slurm()
         super().setup(**kwargs)
 
