@@ -29,7 +29,7 @@ from genlab.config import CONF_DIR
 from genlab.config.build import load_run, make_device
 from genlab.config.evaluation import evaluate_run
 from genlab.config.launch import open_run
-from genlab.errors import ConfigError
+from genlab.errors import ConfigError, GenlabError, storage_error
 from genlab.logging.metrics_json import read_metrics
 from genlab.logging.scalars import read_scalars
 from genlab.runs.directory import check_new_run_dir, holds_a_run, owning
@@ -43,7 +43,16 @@ def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
     run_dir: where to write it; default: outputs/runs/<time>_<model>_<arch> under the working
     directory, as the command line does. `resume=RUN_DIR` continues that run.
     """
-    overrides = resume_args(list(overrides))  # a resume= that names no run: the command's line
+    try:
+        return _train(list(overrides), run_dir)
+    except OSError as e:  # a read-only or full disk, a path that is a file: one line
+        if isinstance(e, GenlabError):
+            raise
+        raise storage_error(e) from None
+
+
+def _train(overrides: list[str], run_dir: str | Path | None) -> Run:
+    overrides = resume_args(overrides)  # a resume= that names no run: the command line's line
     check_presets(overrides)
     cfg = compose_config(overrides, with_hydra=True)
     default_dir = Path(cfg.hydra.run.dir).absolute()  # under the working directory

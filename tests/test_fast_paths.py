@@ -147,10 +147,11 @@ def test_bad_fast_path_values_fail_early(compose_cfg, tmp_path, override, messag
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
-@pytest.mark.parametrize("model", ["vae", "gan"])
+@pytest.mark.parametrize("model", ["vae", "gan", "cgan"])
 def test_no_host_sync_in_the_hot_loop_on_gpu(compose_cfg, tmp_path, model):
+    recipe = [] if model == "vae" else ["model.ema=0.999", "model.minibatch_std=4"]  # G's EMA too
     trainer = make_trainer(
-        compose_cfg(f"model={model}", "device=cuda", "arch.hidden=32", *SMALL), tmp_path
+        compose_cfg(f"model={model}", "device=cuda", "arch.hidden=32", *SMALL, *recipe), tmp_path
     )
     batches = list(trainer.loader.epoch(0))
     torch.cuda.set_sync_debug_mode("error")  # any device -> host wait raises

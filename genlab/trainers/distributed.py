@@ -73,6 +73,26 @@ def broadcast(value, r: Ranks):
     return box[0]
 
 
+def gather(value, r: Ranks) -> list:
+    """Every rank's value (any picklable object), in rank order, on every rank."""
+    if not r.active:
+        return [value]
+    out = [None] * r.world
+    dist.all_gather_object(out, value)
+    return out
+
+
+def agreed_stop(signum: int | None, r: Ranks, device) -> int | None:
+    """The signal every rank stops for: any rank's (the highest), so that all stop at the same
+    step and none is left waiting in a collective call; None: go on. Every rank calls it at the
+    same step (on torchrun, the loop asks at each log step)."""
+    if not r.active:
+        return signum
+    t = torch.tensor([signum or 0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return int(t.item()) or None
+
+
 def mean_over_ranks(scalars: dict[str, torch.Tensor], r: Ranks) -> dict[str, torch.Tensor]:
     """Each scalar averaged over the ranks: the value for the global batch (shards are equal)."""
     if not r.active or not scalars:

@@ -15,9 +15,13 @@ def warmup_ema(decay: float):
 
     @torch.no_grad()
     def update(ema: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
-        if torch.is_floating_point(ema[0]):  # a tensor weight: no host sync on a GPU
+        if torch.is_floating_point(ema[0]):
             d = torch.clamp((1 + n) / (10 + n), max=decay)
-            torch._foreach_lerp_(ema, current, (1 - d).to(ema[0].dtype))
+            # ema += (1 - d) * (current - ema), with d a tensor on the device: no host sync (a
+            # 0-dim tensor as lerp's weight would be read to the host, once per G step)
+            step = torch._foreach_sub(current, ema)
+            torch._foreach_mul_(step, (1 - d).to(ema[0].dtype))
+            torch._foreach_add_(ema, step)
         else:  # integer buffers (BN's num_batches_tracked): the latest value
             for e, c in zip(ema, current, strict=True):
                 e.copy_(c)

@@ -72,6 +72,15 @@ class LikelihoodStep(Step, Protocol):
     loss: VAELoss
 
 
+class Evaluates(Protocol):
+    """What the loop is handed to measure a step with (metrics/evaluator.Evaluator): it calls
+    it on the step and records the numbers with what measured them."""
+
+    measured: dict  # the feature network's id, its floor, the reference images
+
+    def __call__(self, step: Step) -> dict[str, float]: ...
+
+
 def networks_state(step: Step, **extra) -> dict:
     """What every step's state_dict holds: networks, optimisers and fp16's loss scale (+ extra)."""
     scaler = step.precision.scaler

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import torch
 from tqdm.auto import tqdm
@@ -20,21 +19,12 @@ from genlab.data.loader import ResidentLoader
 from genlab.errors import Interrupted, NonFiniteError
 from genlab.logging.metrics_json import read_metrics_step
 from genlab.logging.tensorboard import RunLogger
-from genlab.runs.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
+from genlab.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from genlab.trainers import distributed
 from genlab.trainers.health import HealthWatch
 from genlab.trainers.schedules import make_schedulers, stretch
 from genlab.trainers.signals import StopOnSignals
-from genlab.trainers.step import Step
-
-
-class Evaluates(Protocol):
-    """What the loop is handed to measure with (metrics/evaluator.Evaluator): it calls it on the
-    step and records its numbers with what measured them."""
-
-    measured: dict  # the feature network's id, its floor, the reference images
-
-    def __call__(self, step: Step) -> dict[str, float]: ...
+from genlab.trainers.step import Evaluates, Step
 
 
 @dataclass
@@ -122,7 +112,9 @@ class Trainer:
         self.guard.skipped = state.get("skipped", 0)
         self.train_seconds = state.get("train_seconds", 0.0)
         self.saved_step = self.global_step
-        set_rng_state(state["rng"])
+        by_rank = state.get("rng_by_rank") or []
+        same_world = len(by_rank) == self.ranks.world
+        set_rng_state(by_rank[self.ranks.rank] if same_world else state["rng"])
 
     def save(self) -> None:
         """Flushes the logs, then writes the checkpoint, unless a weight is NaN/Inf: the last
@@ -131,10 +123,12 @@ class Trainer:
         params = [p.detach() for m in self.step.networks.values() for p in m.parameters()]
         if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
             raise NonFiniteError(f"non-finite weights at step {self.global_step}")
+        rngs = distributed.gather(rng_state(), self.ranks)  # each rank's own noise goes on
         if self.ranks.main:
             if self.logger is not None:
                 self.logger.flush()  # events up to this step reach the disk before the checkpoint
-            save_checkpoint(self.checkpoint_path, self.state_dict())
+            state = {**self.state_dict(), "rng": rngs[0], "rng_by_rank": rngs}
+            save_checkpoint(self.checkpoint_path, state, rng=False)
         self.saved_step = self.global_step
 
     def resume(self) -> None:
@@ -177,10 +171,10 @@ class Trainer:
                         last = self._train_batch(x, y, bar) or last
                         if self.global_step >= self.total_steps:
                             break
-                        if signals.signum is not None:  # at a step boundary: save and stop
+                        if signum := self._stop_for(signals.signum):  # a step boundary: stop
                             if self.saved_step != self.global_step:
                                 self.save()
-                            raise Interrupted(signals.signum, self.global_step, self.run_dir)
+                            raise Interrupted(signum, self.global_step, self.run_dir)
             if self.total_steps == 0:
                 self.save()  # epochs=0: the untrained model
             elif self.needs_final_evaluation:  # the trained model is saved: measure it now
@@ -240,6 +234,16 @@ class Trainer:
         if self.global_step % s.checkpoint_every == 0 or self.global_step == self.total_steps:
             self.save()
         return logged
+
+    def _stop_for(self, signum: int | None) -> int | None:
+        """The signal to stop for at this step. One process: its own. Under torchrun every rank
+        agrees at each log step (a signal may reach one rank only, and a rank that stopped
+        alone would leave the others waiting in a collective call)."""
+        if not self.ranks.active:
+            return signum
+        if self.global_step % self.settings.log_every:
+            return None
+        return distributed.agreed_stop(signum, self.ranks, self.step.fixed_z.device)
 
     def _epoch_label(self) -> str:
         """ "epoch 3/14": of the epochs this run trains (trainer.max_steps may stop it sooner)."""
