@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     head = f"{len(jobs)} jobs in {a.sweep_dir}" + (f"; sorted by {a.sort}" if a.sort else "")
     if fixed:
         head += "\nevery job: " + " ".join(f"{k}={v}" for k, v in fixed.items())
-    failed = [job for job in jobs if job.status == "failed"]
+    failed = [job for job in jobs if job.status in ("failed", "unreadable")]
     tail = "".join(f"\n- {_label(job, keys)}: {job.error}" for job in failed)
     tail = f"\n\n{len(failed)} failed:{tail}" if failed else ""
     report = f"{head}\n\n{text}{tail}\n"

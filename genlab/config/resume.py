@@ -49,6 +49,8 @@ def resumed_config(cfg: DictConfig, overrides, saved: dict, run_dir: Path) -> tu
     c, changed = copy.deepcopy(saved), []
     for override in overrides:
         key = override.lstrip("+~").split("=", 1)[0]
+        if key.startswith("hydra."):
+            continue  # where Hydra writes (hydra.run.dir=RUN_DIR on resume): not the run's config
         if key in REBUILDS and override not in _launched_with(run_dir):
             raise ConfigError(
                 f"{override}: a resume keeps the {key} the run was built with (its config is "
