@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     metrics = a.metrics.split(",") if a.metrics and a.metrics != "all" else found
     if not a.metrics:
         metrics = [m for m in QUALITY if m in found] or found
+        metrics = ([a.sort] if a.sort and a.sort not in metrics else []) + metrics
     for m in [*metrics, *([a.sort] if a.sort else [])]:
         if m not in found:
             print(

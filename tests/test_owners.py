@@ -164,3 +164,4 @@ def test_two_processes_on_first_use_train_the_classifier_once(tmp_path):
     ids = {v for k, v in seen if k == "id"}
     trained = [v for k, v in seen if k == "line" and v.startswith("training the synthetic")]
     assert len(ids) == 1 and len(trained) == 1, seen
+    assert len([k for k, _ in seen if k == "line"]) == 2  # "training ..." and its result: no more
