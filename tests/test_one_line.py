@@ -179,3 +179,13 @@ def test_the_report_shows_the_quality_metrics_of_the_jobs_by_default(cgan, tmp_p
     assert report.main([str(sweep)]) == 0
     header = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| a |"))
     assert header == "| a | status | wall_s | fid | recall |"
+
+
+def test_a_report_that_cannot_be_written_is_one_line(cgan, tmp_path, capsys):
+    sweep = tmp_path / "sweep"
+    (sweep / "a=1" / ".hydra").mkdir(parents=True)
+    (sweep / "a=1" / ".hydra" / "overrides.yaml").write_text("- a=1\n")
+    (tmp_path / "taken").write_text("a file where the report would go")
+    assert report.cli([str(sweep), "--out", str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: cannot use")
