@@ -1,10 +1,13 @@
 """Count the hops between rooms on the path of one command, as docs/architecture.md reports them.
 
-    python scripts/count_hops.py                      # genlab train model=cgan arch=cnn, tiny data
+    python scripts/count_hops.py                      # genlab train model=cgan arch=cnn (MNIST)
     python scripts/count_hops.py model=vae arch=mlp   # another pair
+    python scripts/count_hops.py --synthetic          # on generated images (no MNIST needed)
 
-Runs `genlab train` in this process on tiny synthetic data (a second time, so that the data set's
-classifier is already trained) under a profiler and records every call from a function of genlab
+Runs `genlab train` in this process, on MNIST for a few steps (the data as a user's first run
+reads it: GENLAB_DATA_MIRROR or the data root, docs/data.md), a second time so that whatever the
+first use sets up (the data files, a classifier trained on first use) is already there, under a
+profiler and records every call from a function of genlab
 into a function of genlab in another room, through any frames of torch or Hydra in between (such
 as nn.Module.__call__ or Hydra's callbacks). A room is a folder under genlab/ (config, trainers,
 ...); the top-level modules are the commands (train.py, api.py, ...), except errors.py.
@@ -22,10 +25,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-TINY = [
-    "data=synthetic", "data.size=64", "data.batch_size=16", "device=cpu", "trainer.epochs=1",
-    "trainer.progress=false", "eval.n_samples=64", "eval.iw_samples=2",
-]  # fmt: skip
+SHORT = ["device=cpu", "trainer.max_steps=3", "trainer.progress=false", "eval.n_samples=200",
+         "eval.iw_samples=2"]  # fmt: skip
+SYNTHETIC = ["data=synthetic", "data.size=64", "data.batch_size=16"]
 
 
 def room(path: str, package: Path) -> str | None:
@@ -75,12 +77,15 @@ def trace(args: list[str]) -> dict[tuple[str, str], tuple[str, str]]:
 
 
 def main(argv: list[str]) -> None:
-    pair = argv or ["model=cgan", "arch=cnn"]
+    synthetic = "--synthetic" in argv
+    pair = [a for a in argv if a != "--synthetic"] or ["model=cgan", "arch=cnn"]
+    run = [*pair, *SHORT, *(SYNTHETIC if synthetic else [])]
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ.setdefault("GENLAB_DATA", str(Path(tmp) / "data"))
-        runs = [f"hydra.run.dir={Path(tmp) / name}" for name in ("warm", "counted")]
-        trace([*pair, *TINY, runs[0]])  # trains the synthetic set's classifier: not the path
-        hops = trace([*pair, *TINY, runs[1]])
+        if synthetic:
+            os.environ.setdefault("GENLAB_DATA", str(Path(tmp) / "data"))
+        os.chdir(tmp)  # the runs go to outputs/runs/<time>_cgan_cnn there, as the command's do
+        trace(run)  # first use (a classifier trained for synthetic data): not the path
+        hops = trace(run)
     for (caller, callee), (a, b) in hops.items():
         print(f"{caller:<42} -> {callee:<34} ({a} -> {b})")
     modules = {frozenset(m) for m in hops.values()}

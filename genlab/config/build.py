@@ -22,7 +22,6 @@ from genlab.errors import ConfigError
 from genlab.losses import GAN_LOSSES
 from genlab.losses.elbo import VAELoss
 from genlab.models import make_gan, make_vae
-from genlab.models.cnn import levels
 from genlab.models.priors import Prior
 from genlab.trainers import distributed
 from genlab.trainers.gan_step import GANStep
@@ -66,12 +65,7 @@ def make_optimizer(params, o: dict, impl: str) -> torch.optim.Optimizer:
 def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
     """The training step of c's model family (VAEStep or GANStep), with its networks and
     optimisers on device and the device's fast paths."""
-    family, arch, latent = c["model"]["name"], c["arch"]["name"], c["model"]["latent_dim"]
-    if arch == "cnn":
-        try:
-            levels(data.image_shape)
-        except ValueError as e:
-            raise ConfigError(f"arch=cnn cannot take data={c['data']['name']}: {e}") from None
+    family, arch = c["model"]["name"], c["arch"]["name"]
     fast = dict(c["device"])
     fast["channels_last"] = fast["channels_last"] and arch == "cnn"
     precision = Precision(str(fast["precision"]), device.type)  # YAML reads 32 as a number
@@ -81,9 +75,12 @@ def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
     sizes = {k: v for k, v in c["arch"].items() if k != "name"}
     p = c["prior"]
     prior = Prior(p["name"], p.get("low"), p.get("high"))
+    try:
+        networks = _networks(c, data, sizes)
+    except ValueError as e:  # images the architecture cannot take
+        raise ConfigError(f"arch={arch} cannot take data={c['data']['name']}: {e}") from None
     if family == "vae":
-        act = c["model"]["activation"]
-        vae = speed_up(make_vae(arch, data.image_shape, latent, act, **sizes).to(device), fast)
+        vae = speed_up(networks.to(device), fast)
         settings = {k: v for k, v in c["loss"].items() if k not in ("name", "sigma")}
         loss = VAELoss(c["loss"]["name"], **settings, sigma=c["loss"].get("sigma"))  # gaussian's
         fixed_x = data.images[:32].to(device).float() / 255
@@ -92,18 +89,8 @@ def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
             vae, optimizer, loss, prior, fixed_x, seed=c["seed"], precision=precision, guard=guard
         )
     m, loss_cfg, o = c["model"], c["loss"], c["optimizer"]
-    classes = data.num_classes if family == "cgan" else 0
     aux = m.get("aux_classifier", 0)  # the cGAN's AC-GAN loss weight
-    g, d = make_gan(
-        arch,
-        data.image_shape,
-        latent,
-        classes,
-        minibatch_std=m["minibatch_std"],
-        classifier=aux > 0,
-        spectral_norm=m["spectral_norm"],
-        **sizes,
-    )
+    g, d = networks
     loss = GAN_LOSSES[loss_cfg["name"]]
     # a gradient penalty differentiates D twice, which compiled modules do not support: such a D
     # runs eager (G is still compiled)
@@ -129,6 +116,24 @@ def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
         ema=m["ema"],
         d_group=m["minibatch_std"],
         aux_weight=aux,
+    )
+
+
+def _networks(c: dict, data: ImageSet, sizes: dict):
+    """The VAE, or (G, D), of c's family and architecture for data's images."""
+    family, arch, m = c["model"]["name"], c["arch"]["name"], c["model"]
+    if family == "vae":
+        return make_vae(arch, data.image_shape, m["latent_dim"], m["activation"], **sizes)
+    classes = data.num_classes if family == "cgan" else 0
+    return make_gan(
+        arch,
+        data.image_shape,
+        m["latent_dim"],
+        classes,
+        minibatch_std=m["minibatch_std"],
+        classifier=m.get("aux_classifier", 0) > 0,
+        spectral_norm=m["spectral_norm"],
+        **sizes,
     )
 
 

@@ -18,8 +18,7 @@ def make_network(c: dict, device: torch.device, force: bool = False, epochs: int
     """The feature network the metrics of c's data set are measured in: genlab's shipped one
     (MNIST, FashionMNIST), else the data root's own, trained on first use (eval.network=local:
     the data root's own in any case)."""
-    from genlab.data.files import data_root
-    from genlab.metrics.feature_networks import MIN_SIDE, get_network
+    from genlab.metrics.feature_networks import get_network
 
     d = c["data"]
     train, test = make_data(c, "train"), make_data(c, "test")
@@ -28,17 +27,13 @@ def make_network(c: dict, device: torch.device, force: bool = False, epochs: int
             f"data={d['name']} has a single class: a classifier learns no features from it, so "
             "genlab trains none; measure with eval.fid_backbone=inception instead"
         )
-    if min(train.image_shape[1:]) < MIN_SIDE:
-        raise ConfigError(
-            f"data={d['name']} has {'x'.join(map(str, train.image_shape[1:]))} images; the "
-            f"metrics' classifier needs at least {MIN_SIDE}x{MIN_SIDE}: set eval.at_end=false"
-        )
     name = d["name"]
     if name == "image_folder":  # one classifier per folder
         name += "_" + hashlib.sha1(str(Path(d["path"]).resolve()).encode()).hexdigest()[:10]
     local = c.get("eval", {}).get("network") == "local"
-    root = data_root(d["root"])
-    return get_network(name, train, test, device, root, local=local, force=force, epochs=epochs)
+    return get_network(
+        name, train, test, device, d["root"], local=local, force=force, epochs=epochs
+    )
 
 
 def make_evaluator(c: dict, device: torch.device):

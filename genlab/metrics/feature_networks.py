@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from genlab.data import ImageSet
+from genlab.data.files import data_root
 from genlab.errors import CheckpointError, ConfigError, first_line
 from genlab.metrics.classifier_net import Classifier, accuracy, predict, train_classifier
 from genlab.metrics.distances import frechet_distance
@@ -66,7 +67,7 @@ def get_network(
     train: ImageSet,
     test: ImageSet,
     device,
-    root: Path,
+    root: str | Path | None,
     *,
     local: bool = False,
     force: bool = False,
@@ -74,7 +75,8 @@ def get_network(
     progress=print,
 ) -> FeatureNetwork:
     """Data set `name`'s network: the shipped one (unless local, force or none is shipped), else
-    the local one under root, trained when missing, forced, or trained on other images."""
+    the local one under the data root (data.root's, or the default one: data/files.py),
+    trained when missing, forced, or trained on other images."""
     if name in shipped_ids() and not (local or force):
         net = load_network(SHIPPED_DIR / f"{name}.pt", device, expected=shipped_ids()[name])
         if net.data_fingerprint != train.fingerprint:
@@ -84,7 +86,13 @@ def get_network(
                 "fetch the canonical files again, or measure with eval.network=local"
             )
         return net
-    path = Path(root) / "classifiers" / file_name(name, train.image_shape, train.num_classes)
+    side = min(train.image_shape[1:])
+    if side < MIN_SIDE:
+        raise ConfigError(
+            f"data={name} has {'x'.join(map(str, train.image_shape[1:]))} images; the metrics' "
+            f"classifier needs at least {MIN_SIDE}x{MIN_SIDE}: set eval.at_end=false"
+        )
+    path = data_root(root) / "classifiers" / file_name(name, train.image_shape, train.num_classes)
     with FileLock(path.with_suffix(".lock")):  # one process trains, the others wait and load
         if path.is_file() and not force:
             net = load_network(path, device)
