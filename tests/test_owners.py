@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 import genlab
-from genlab import report, sample
+from genlab import sample
+from genlab.reporting.jobs import load_job
 from genlab.runs.directory import LOCK, owning
 from genlab.storage.atomic import write_atomic
 from genlab.storage.lock import FileLock
@@ -86,7 +87,7 @@ def test_the_lock_of_a_killed_owner_is_taken_over_and_its_run_shows_as_killed(fi
     proc.send_signal(signal.SIGKILL)  # dies holding it: its name stays in the lock file
     proc.wait()
     assert str(proc.pid) in (finished / LOCK).read_text()
-    assert report.load_job(finished).status == "killed"  # "running", with no process behind it
+    assert load_job(finished).status == "killed"  # "running", with no process behind it
     with owning(finished):
         pass  # the kernel freed the dead owner's lock
 

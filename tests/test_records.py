@@ -23,6 +23,7 @@ from genlab.logging.scalars import read_scalars
 from genlab.metrics import feature_networks
 from genlab.metrics.evaluator import Evaluator
 from genlab.metrics.feature_networks import load_network
+from genlab.reporting.jobs import load_job
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.status import read_status
 from genlab.train import cli
@@ -50,7 +51,7 @@ READERS = {  # file of a run -> what reads it back
     "checkpoints/last.pt": lambda d: load_checkpoint(d / "checkpoints" / "last.pt"),
     "status.json": read_status,
     "metrics.json": read_metrics,
-    ".hydra/overrides.yaml": lambda d: _raise_unreadable(report.load_job(d)),
+    ".hydra/overrides.yaml": lambda d: _raise_unreadable(load_job(d)),
 }
 CORRUPTIONS = {
     "empty": lambda b: b"",

@@ -15,8 +15,8 @@ from hydra import compose, initialize_config_dir
 from genlab.config import CONF_DIR
 from genlab.config.build import make_trainer
 from genlab.errors import ConfigError, NonFiniteError
-from genlab.report import load_job
 from genlab.report import main as report
+from genlab.reporting.jobs import load_job
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.status import JobRecord, objective, read_status
 from tests.conftest import REPO, TINY

@@ -156,9 +156,13 @@ def seed_everything(seed: int) -> None:
 
 
 def make_trainer(
-    cfg: DictConfig | dict, run_dir: Path, ranks: distributed.Ranks | None = None
+    cfg: DictConfig | dict,
+    run_dir: Path,
+    ranks: distributed.Ranks | None = None,
+    group: str = "defaults",
 ) -> Trainer:
-    """cfg: the composed config, or the plain dict a checkpoint holds (on resume)."""
+    """cfg: the composed config, or the plain dict a checkpoint holds (on resume); group: the
+    configuration the run's seeds share in a sweep (logging/hparams.group_of)."""
     c = cfg if isinstance(cfg, dict) else to_dict(cfg)
     validate(c)
     ranks = ranks or distributed.Ranks()
@@ -187,6 +191,7 @@ def make_trainer(
         ranks=ranks,
         evaluator=evaluator,
         schedule=c["optimizer"]["schedule"],
+        group=group,
     )
 
 

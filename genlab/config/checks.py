@@ -182,6 +182,6 @@ def training_scalars(family: str) -> tuple[str, ...]:
 
 def objectives(family: str) -> tuple[str, ...]:
     """What `objective=` may name: a final metric or a last training scalar of the family."""
-    from genlab.metrics.evaluator import metrics_of
+    from genlab.metrics.names import metrics_of
 
     return tuple(dict.fromkeys((*metrics_of(family), *training_scalars(family))))

@@ -60,6 +60,7 @@ def make_evaluator(c: dict, device: torch.device):
             **{k: e[k] for k in ("n_samples", "iw_samples", "fid_backbone", "pr_k", "batch_size")},
             kid_subset_size=e["kid_subset_size"],
             seed=c["seed"],
+            data=c["data"]["name"],
         )
     except BackboneError as err:
         raise ConfigError(str(err)) from None
@@ -73,6 +74,8 @@ def evaluate_run(loaded, run_dir: Path, device, settings: dict, write: bool, for
     given eval settings over its own; returns (metrics, what measured them). With write, the run
     is owned while metrics.json is rewritten, and metrics measured by another feature network
     are kept unless force."""
+    from genlab.config.resume import launched_with
+    from genlab.logging.hparams import group_of
     from genlab.logging.metrics_json import read_measured, write_metrics
     from genlab.runs.directory import owning
 
@@ -94,5 +97,6 @@ def evaluate_run(loaded, run_dir: Path, device, settings: dict, write: bool, for
             )
         metrics = evaluator(step)
         if write:
-            write_metrics(run_dir, metrics, global_step, evaluator.measured)
+            group = group_of(launched_with(run_dir))
+            write_metrics(run_dir, metrics, global_step, evaluator.measured, group)
     return metrics, evaluator.measured

@@ -13,10 +13,11 @@ import torch
 from omegaconf import DictConfig
 
 from genlab.config.build import make_trainer
-from genlab.config.resume import resumed_config
+from genlab.config.resume import launched_with, resumed_config
 from genlab.config.upgrade import upgrade
 from genlab.errors import CheckpointError, first_line
-from genlab.metrics.evaluator import headline
+from genlab.logging.hparams import group_of
+from genlab.metrics.names import headline
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.directory import owning
 from genlab.runs.status import STOPPED, has_finished, record_stop
@@ -72,15 +73,16 @@ def open_run(
         print(f"skipped (finished in an earlier launch): {run_dir}")
         return None
     changed: list[str] = []
+    group = group_of(launched_with(run_dir) if cfg.resume else overrides)  # its seeds' group
     if cfg.resume:
         state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
         c, changed = resumed_config(cfg, overrides, upgrade(state["config"]), run_dir)
-        trainer = make_trainer(c, run_dir, ranks)
+        trainer = make_trainer(c, run_dir, ranks, group)
     elif sweep_job and (run_dir / "checkpoints" / "last.pt").is_file():
-        trainer = make_trainer(cfg, run_dir, ranks)  # the job's own command line: the same config
+        trainer = make_trainer(cfg, run_dir, ranks, group)  # the job's own command line
         state = load_checkpoint(trainer.checkpoint_path)
     else:
-        return make_trainer(cfg, run_dir, ranks)
+        return make_trainer(cfg, run_dir, ranks, group)
     _load(trainer, state)
     if trainer.done:
         print(

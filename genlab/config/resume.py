@@ -30,7 +30,7 @@ RESUMABLE = (
 REBUILDS = ("recipe", "experiment")  # groups that are no key of the config: cannot be compared
 
 
-def _launched_with(run_dir: Path) -> list[str]:
+def launched_with(run_dir: Path) -> list[str]:
     """The overrides the run was started with (its .hydra/overrides.yaml), as far as readable."""
     try:
         return [
@@ -51,7 +51,7 @@ def resumed_config(cfg: DictConfig, overrides, saved: dict, run_dir: Path) -> tu
         key = override.lstrip("+~").split("=", 1)[0]
         if key.startswith("hydra."):
             continue  # where Hydra writes (hydra.run.dir=RUN_DIR on resume): not the run's config
-        if key in REBUILDS and override not in _launched_with(run_dir):
+        if key in REBUILDS and override not in launched_with(run_dir):
             raise ConfigError(
                 f"{override}: a resume keeps the {key} the run was built with (its config is "
                 f"saved in {run_dir}); start a new run to use another"

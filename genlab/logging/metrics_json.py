@@ -13,11 +13,16 @@ METRICS_FILE = "metrics.json"
 
 
 def write_metrics(
-    run_dir: Path, metrics: dict[str, float], step: int, measured: dict | None = None
+    run_dir: Path,
+    metrics: dict[str, float],
+    step: int,
+    measured: dict | None = None,
+    group: str | None = None,
 ) -> Path:
-    """{"step": ..., "metrics": {name: value}, "measured": {"network": id, ...}}, replaced
-    atomically; measured says what measured them (metrics/evaluator.py)."""
-    record = {"step": step, "metrics": metrics, "measured": measured or {}}
+    """{"step", "metrics": {name: value}, "measured": {"network": id, ...}, "group"}, replaced
+    atomically; measured says what measured them (metrics/evaluator.py), group which seeds
+    share the run's configuration (logging/hparams.group_of)."""
+    record = {"step": step, "metrics": metrics, "measured": measured or {}, "group": group}
     return write_atomic(Path(run_dir) / METRICS_FILE, json.dumps(record, indent=2) + "\n")
 
 

@@ -57,16 +57,17 @@ class RunLogger:
         train_s: float,
         measured: dict,
         final_config: dict | None,
+        group: str = "defaults",
     ) -> None:
         """One evaluation: eval/<metric> and time/train_s (training seconds so far) scalars. The
         end-of-run one (final_config: the run's config) also writes metrics.json and the run's
-        row in TensorBoard's HParams tab (its config and what measured it, against its eval/
-        scalars)."""
+        row in TensorBoard's HParams tab: its config, its group of seeds and what measured it,
+        against its eval/ scalars."""
         self.scalars({"train_s": train_s}, step, prefix="time")
         self.scalars(metrics, step, prefix="eval")
         if final_config is not None:
-            write_metrics(self.run_dir, metrics, step, measured)
-            row = hparams_of({**final_config, "measured": measured})
+            write_metrics(self.run_dir, metrics, step, measured, group)
+            row = hparams_of({**final_config, "measured": measured, "group": group})
             self.hparams(row, {f"eval/{k}": v for k, v in metrics.items()})
 
     def hparams(self, hparams: dict, metrics: dict[str, float]) -> None:

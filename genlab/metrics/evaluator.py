@@ -27,30 +27,15 @@ from genlab.trainers.sampling import balanced_labels, sample
 from genlab.trainers.step import LikelihoodStep, Step
 
 BACKBONES = ("classifier", "inception")
-METRICS = (  # every name _measure can return
-    "fid", "kid", "kid_std", "precision", "recall", "classifier_score",
-    "class_accuracy", "min_class_share", "neg_elbo", "iw_nll", "psnr",
-)  # fmt: skip
 
 
-HEADLINE = {  # what a run prints as it ends, per family
-    "vae": ("neg_elbo", "iw_nll", "fid"),
-    "gan": ("fid", "recall", "precision", "min_class_share"),
-    "cgan": ("class_accuracy", "fid", "recall"),
-}
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-
-def headline(metrics: dict[str, float], family: str, measured: dict | None = None) -> str:
-    """One line of a run's main numbers, e.g. "fid 3.32, recall 0.61 (mnist-0123abcd4567)"."""
-    shown = [f"{k} {metrics[k]:.4g}" for k in HEADLINE.get(family, ()) if k in metrics]
-    by = f" (measured in {measured['network']})" if measured and measured.get("network") else ""
-    return ", ".join(shown) + by if shown else ""
-
-
-def metrics_of(family: str) -> tuple[str, ...]:
-    """The metric names a model family's evaluation returns (data with one class: fewer)."""
-    extra = {"vae": ("neg_elbo", "iw_nll", "psnr"), "cgan": ("class_accuracy",), "gan": ()}
-    return (*METRICS[:6], "min_class_share", *extra[family])
+    try:
+        return version("genlab")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
 
 
 class BackboneError(RuntimeError):
@@ -105,6 +90,7 @@ class Evaluator:
         batch_size: int,
         kid_subset_size: int,
         seed: int,
+        data: str = "",  # the data set's name, for the record
     ):  # conf/eval/default.yaml says what each one means
         self.classifier = network.model if network is not None else None
         self.num_classes = test.num_classes
@@ -119,6 +105,8 @@ class Evaluator:
             "classifier": net,  # class accuracy, classifier score, rarest class
             "floor_fid": network.floor_fid if network is not None and in_classifier else None,
             "reference": f"{self.n_samples} of {len(test)} test images (seed {REFERENCE_SEED})",
+            "data": data,
+            "genlab": _version(),
         }
         self.iw_samples, self.pr_k = iw_samples, pr_k
         self.batch_size, self.kid_subset_size = batch_size, kid_subset_size

@@ -52,7 +52,7 @@ class HealthWatch:
             f"{self.floor:.3g} since step {self.low_since}"
             + (f" (g_loss={g:.3g})" if g is not None else "")
             + "; a healthy GAN keeps D loss ~0.3-0.6 and G loss > 2 (CS4243 lecture 15). "
-            "Try a weaker or slower D, label smoothing, or trainer.g_steps=2."
+            "Try a weaker or slower D, label smoothing, or model.g_steps=2."
         )
         log.warning(message)
         return message

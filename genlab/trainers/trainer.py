@@ -51,6 +51,7 @@ class Trainer:
         ranks: distributed.Ranks | None = None,
         evaluator: Evaluates | None = None,
         schedule: str = "constant",
+        group: str = "defaults",
     ):
         self.step, self.loader, self.settings = step, loader, settings
         self.batches_per_epoch = len(loader)
@@ -58,6 +59,7 @@ class Trainer:
         self.ranks = ranks or distributed.Ranks()  # under torchrun, rank 0 alone writes files
         self.run_dir = Path(run_dir)
         self.config = config or {}  # the resolved run config, kept in every checkpoint
+        self.group = group  # the configuration its seeds share in a sweep (the HParams row's)
         self.global_step = 0  # steps (batches) done
         self.epoch = 0  # current epoch
         self.batch = 0  # batches done in the current epoch
@@ -276,8 +278,9 @@ class Trainer:
             self.train_seconds, self._since = self._clock(), None  # the clock stops while measuring
             self.metrics, self.evaluated_step = self.evaluator(self.step), self.global_step
             config = self.config if final else None  # the end: metrics.json and the HParams row
+            measured = self.evaluator.measured
             self.logger.evaluation(
-                self.metrics, self.global_step, self.train_seconds, self.evaluator.measured, config
+                self.metrics, self.global_step, self.train_seconds, measured, config, self.group
             )
             self._since = time.perf_counter() if not final else None
 

@@ -1,0 +1,149 @@
+"""Seeds as an axis: a sweep's jobs grouped by their configuration without the seed; per group
+and metric the mean, the standard deviation, a 95% confidence interval and n; and tests between
+the groups that differ in one key alone.
+
+The interval is Student's t on the seeds' values (mean +- t(0.975, n-1) * s / sqrt(n)); a group
+of one seed gets none, never one of zero width. Two groups are compared with Welch's t-test,
+which does not assume equal spread (one GAN loss may vary far more from seed to seed than
+another) and, unlike rank tests, can reach p < 0.05 with three seeds a side (Mann-Whitney's
+smallest two-sided p for 3 against 3 is 0.1); it assumes each group's values roughly normal. When
+a key has more than two values, the pairwise p-values are adjusted with Holm's method, so the
+chance of any false "differ" stays at 5%. scipy computes the distributions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from genlab.metrics.names import higher_is_better
+from genlab.reporting.jobs import Job
+
+LEVEL = 0.95  # the intervals'; the tests' threshold is 1 - LEVEL
+
+
+@dataclass
+class Summary:
+    n: int  # seeds measured
+    asked: int  # seeds in the group (a failed or missing one counts here, not in n)
+    mean: float | None
+    std: float | None
+    half: float | None  # the 95% interval's half-width; None below two seeds
+
+    def text(self) -> str:
+        if self.mean is None:
+            return "-"
+        if self.half is None:
+            return f"{self.mean:.4g} (n=1, no interval)"
+        return f"{self.mean:.4g} ± {self.half:.2g}"
+
+
+def summarize(values: list[float], asked: int) -> Summary:
+    from scipy import stats
+
+    n = len(values)
+    if n == 0:
+        return Summary(0, asked, None, None, None)
+    mean = sum(values) / n
+    if n == 1:
+        return Summary(1, asked, mean, None, None)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = stats.t.ppf((1 + LEVEL) / 2, n - 1) * std / math.sqrt(n)
+    return Summary(n, asked, mean, std, float(half))
+
+
+@dataclass
+class Group:
+    key: tuple[tuple[str, str], ...]  # (swept key, value), the seed left out
+    jobs: list[Job]
+
+    @property
+    def label(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.key) or "every job"
+
+    def values(self, metric: str) -> list[float]:
+        return [j.metrics[metric] for j in self.jobs if metric in j.metrics and j.status in
+                ("finished", "unknown") and not math.isnan(j.metrics[metric])]  # fmt: skip
+
+    def summary(self, metric: str) -> Summary:
+        return summarize(self.values(metric), len(self.jobs))
+
+
+def group_jobs(jobs: list[Job], keys: list[str]) -> list[Group]:
+    """Jobs with the same values of keys (the swept keys but the seed), in first-seen order."""
+    groups: dict[tuple, Group] = {}
+    for job in jobs:
+        key = tuple((k, job.overrides.get(k, "")) for k in keys if k != "seed")
+        groups.setdefault(key, Group(key, [])).jobs.append(job)
+    return list(groups.values())
+
+
+@dataclass
+class Verdict:
+    a: Group
+    b: Group
+    metric: str
+    p: float | None  # Welch's two-sided p; None when a side has fewer than two seeds
+    p_holm: float | None
+    low: float | None  # the 95% interval of mean(a) - mean(b)
+    high: float | None
+
+    def text(self, key: str) -> str:
+        sa, sb = self.a.summary(self.metric), self.b.summary(self.metric)
+        name = lambda g: dict(g.key)[key]  # noqa: E731
+        others = ",".join(f"{k}={v}" for k, v in self.a.key if k != key)
+        head = f"{key}={name(self.a)} vs {name(self.b)}" + (f" ({others})" if others else "")
+        means = f"{self.metric} {sa.text()} vs {sb.text()} (n={sa.n}, {sb.n})"
+        if self.p is None:
+            return f"{head}: {means}: cannot test, a side has fewer than 2 seeds; run more"
+        diff = f"difference {sa.mean - sb.mean:+.3g} (95% CI {self.low:.3g} to {self.high:.3g})"
+        test = f"Welch's t p = {self.p:.2g}" + (
+            f", Holm-adjusted {self.p_holm:.2g}" if self.p_holm != self.p else ""
+        )
+        if self.p_holm < 1 - LEVEL:
+            better = sa.mean > sb.mean if higher_is_better(self.metric) else sa.mean < sb.mean
+            verdict = f"they differ: {name(self.a) if better else name(self.b)} is better"
+        else:
+            verdict = f"no difference shown at {1 - LEVEL:.2g}"
+        return f"{head}: {means}; {diff}; {test}: {verdict}"
+
+
+def compare(groups: list[Group], key: str, metric: str) -> list[Verdict]:
+    """Every pair of groups that differ in key alone, tested on metric (Holm over all pairs).
+    ValueError (one line) when no two groups differ in key alone."""
+    from scipy import stats
+
+    contexts: dict[tuple, list[Group]] = {}
+    for g in groups:
+        if key in dict(g.key):
+            contexts.setdefault(tuple(kv for kv in g.key if kv[0] != key), []).append(g)
+    pairs = [(a, b) for gs in contexts.values() for i, a in enumerate(gs) for b in gs[i + 1 :]]
+    if not pairs:
+        swept = sorted({k for g in groups for k, _ in g.key})
+        raise ValueError(
+            f"--compare {key}: no two groups differ in {key} alone; the swept keys (seed aside) "
+            f"are {', '.join(swept) or 'none'}"
+        )
+    verdicts = []
+    for a, b in pairs:
+        va, vb = a.values(metric), b.values(metric)
+        if len(va) < 2 or len(vb) < 2:
+            verdicts.append(Verdict(a, b, metric, None, None, None, None))
+            continue
+        test = stats.ttest_ind(va, vb, equal_var=False)
+        ci = test.confidence_interval(LEVEL)
+        p = float(test.pvalue)
+        if math.isnan(p):  # no spread on either side: equal, or different for certain
+            p = 1.0 if sum(va) / len(va) == sum(vb) / len(vb) else 0.0
+        verdicts.append(Verdict(a, b, metric, p, None, ci.low, ci.high))
+    _holm([v for v in verdicts if v.p is not None])
+    return verdicts
+
+
+def _holm(verdicts: list[Verdict]) -> None:
+    """Holm's step-down adjustment of the p-values, in place (monotone, capped at 1)."""
+    running = 0.0
+    ordered = sorted(verdicts, key=lambda v: v.p)
+    for i, v in enumerate(ordered):
+        running = max(running, min(1.0, (len(ordered) - i) * v.p))
+        v.p_holm = running

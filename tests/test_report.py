@@ -1,0 +1,109 @@
+"""Seeds as an axis: a sweep of 2 configurations x 3 seeds reported as groups with n, intervals
+and a --compare verdict, and a report.html whose every image decodes in a real headless
+Chromium and whose table has one row per group."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import genlab
+from genlab import report
+from genlab.reporting.stats import Group, compare, summarize
+
+RUN = ["data=synthetic", "data.size=64", "data.batch_size=16", "device=cpu", "model=gan",
+       "arch.hidden=16", "trainer.max_steps=4", "trainer.progress=false", "eval.n_samples=40"]  # fmt: skip
+CHECK = """<script>
+window.addEventListener("load", () => {
+  const images = [...document.images];
+  const decoded = images.filter((i) => i.complete && i.naturalWidth > 0).length;
+  const rows = document.querySelectorAll("#groups tbody tr").length;
+  document.body.setAttribute("data-check", JSON.stringify({images: images.length, decoded, rows}));
+});
+</script></body>"""
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """2 losses x 3 seeds, as `genlab train -m loss=hinge,lsgan seed=range(3)` lays them out."""
+    where = tmp_path_factory.mktemp("sweep")
+    for loss in ("hinge", "lsgan"):
+        for seed in range(3):
+            overrides = [f"loss={loss}", f"seed={seed}"]
+            genlab.train(*RUN, *overrides, run_dir=where / ",".join(overrides))
+    return where
+
+
+def test_a_seed_sweep_is_grouped_with_intervals_and_a_verdict(sweep, capsys):
+    assert report.main([str(sweep), "--compare", "loss", "--sort", "fid"]) == 0
+    out = capsys.readouterr().out
+    groups = re.findall(r"^\| (hinge|lsgan) \| (\d)/(\d) \| ([^|]+) \|", out, re.M)
+    assert sorted((g[0], g[1], g[2]) for g in groups) == [("hinge", "3", "3"), ("lsgan", "3", "3")]
+    assert all("±" in g[3] for g in groups)  # mean ± half-width of the 95% interval
+    verdict = next(ln for ln in out.splitlines() if ln.startswith("- loss="))
+    assert "Welch's t p = " in verdict and ("they differ" in verdict or "no difference" in verdict)
+    import csv
+
+    with open(sweep / "report.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["group"] for r in rows} == {  # the HParams row's key: the config but the seed
+        f"arch.hidden=16,data.batch_size=16,data.size=64,data=synthetic,eval.n_samples=40,"
+        f"loss={loss},model=gan,trainer.max_steps=4"
+        for loss in ("hinge", "lsgan")
+    }
+    with open(sweep / "report_groups.csv") as f:
+        assert f.readline().startswith("group,asked,fid_n,fid_mean,fid_std,fid_ci95")
+
+
+def test_the_page_shows_every_image_and_a_row_per_group_in_a_real_browser(sweep, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium here (apt-get install chromium; CI installs it)")
+    assert report.main([str(sweep), "--compare", "loss", "--out", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "http" not in page.split("<body>")[1]  # self-contained: nothing fetched
+    (tmp_path / "checked.html").write_text(page.replace("</body>", CHECK))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000"]  # fmt: skip
+    done = subprocess.run(
+        [browser, *flags, "--dump-dom", (tmp_path / "checked.html").as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    found = re.search(r'data-check="([^"]+)"', done.stdout)
+    assert found, done.stderr[-2000:]
+    check = json.loads(found.group(1).replace("&quot;", '"'))
+    assert check["rows"] == 2  # one per group
+    assert check["images"] >= 3 and check["decoded"] == check["images"]  # 2 grids, the curves
+
+
+def test_one_seed_gets_no_interval_and_a_compare_over_nothing_is_one_line(sweep, tmp_path, capsys):
+    assert summarize([3.0], asked=3).text() == "3 (n=1, no interval)"  # never a zero-width CI
+    assert summarize([], asked=3).text() == "-"
+    assert report.main([str(sweep), "--compare", "optimizer.lr"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no two groups differ in optimizer.lr alone" in err
+
+
+def test_welch_and_holm_on_numbers_worked_out_by_hand():
+    from genlab.reporting.jobs import Job
+
+    def group(name, values):
+        jobs = [Job(None, {}, "finished", 1.0, None, {"fid": v}) for v in values]
+        return Group((("loss", name),), jobs)
+
+    a, b = group("a", [1.0, 2.0, 3.0]), group("b", [11.0, 12.0, 13.0])
+    (v,) = compare([a, b], "loss", "fid")
+    # t = -10 / sqrt(1/3 + 1/3) = -12.247, df = 4: two-sided p = 2.5e-4
+    assert v.p == pytest.approx(2.5e-4, rel=0.05) and v.p_holm == v.p
+    assert v.low == pytest.approx(-10 - 2.776 * (2 / 3) ** 0.5, rel=1e-3)
+    assert "they differ: a is better" in v.text("loss")  # FID: lower is better
+    c = group("c", [1.5, 2.5, 3.5])
+    ps = sorted(x.p for x in compare([a, b, c], "loss", "fid"))
+    holm = sorted(x.p_holm for x in compare([a, b, c], "loss", "fid"))
+    assert holm[0] == pytest.approx(3 * ps[0]) and holm[1] == pytest.approx(
+        max(3 * ps[0], 2 * ps[1])
+    )
+    assert holm[2] == pytest.approx(max(holm[1], min(1, ps[2])))  # Holm's step-down
