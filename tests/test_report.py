@@ -14,7 +14,8 @@ from genlab import report
 from genlab.reporting.stats import Group, compare, summarize
 
 RUN = ["data=synthetic", "data.size=64", "data.batch_size=16", "device=cpu", "model=gan",
-       "arch.hidden=16", "trainer.max_steps=4", "trainer.progress=false", "eval.n_samples=40"]  # fmt: skip
+       "arch.hidden=16", "trainer.max_steps=4", "trainer.progress=false",
+       "eval.n_samples=40"]  # fmt: skip
 CHECK = """<script>
 window.addEventListener("load", () => {
   const images = [...document.images];
@@ -85,6 +86,24 @@ def test_one_seed_gets_no_interval_and_a_compare_over_nothing_is_one_line(sweep,
     assert report.main([str(sweep), "--compare", "optimizer.lr"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no two groups differ in optimizer.lr alone" in err
+
+
+def test_reading_runs_logs_nothing_through_the_callers_logging(sweep, capsys):
+    """A notebook (or a test) whose logging went to a stream since closed: reading the event
+    files back sends tensorboard's INFO lines nowhere, so no "Logging error" traceback."""
+    import io
+    import logging
+
+    closed = io.StringIO()
+    handler, root = logging.StreamHandler(closed), logging.getLogger()
+    closed.close()
+    level = root.level
+    root.addHandler(handler), root.setLevel(logging.INFO)
+    try:
+        assert report.main([str(sweep), "--compare", "optimizer.lr"]) == 2
+    finally:
+        root.removeHandler(handler), root.setLevel(level)
+    assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_welch_and_holm_on_numbers_worked_out_by_hand():

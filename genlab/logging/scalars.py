@@ -3,6 +3,7 @@ importing torch."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 
@@ -12,6 +13,10 @@ def read_scalars(run_dir: Path, last_only: bool = False) -> dict[str, list[tuple
     if not list(Path(run_dir).glob("events.out.tfevents.*")):
         return {}
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    # its INFO lines ("No path found after <event file>") say nothing to whoever reads a run, and
+    # would land in whatever handler the caller's logging has (a closed one prints a traceback)
+    logging.getLogger("tensorboard").setLevel(logging.WARNING)
 
     keep = 1 if last_only else 0  # 0: every event
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": keep})
