@@ -60,6 +60,18 @@ class Stopped(KeyboardInterrupt):
         self.signum = signum
 
 
+class Pruned(Exception):
+    """A search's pruner stopped a hopeless trial at an evaluation, after a checkpoint: the
+    run's status is "pruned", and the sweeper records the trial as pruned, never as failed."""
+
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
+
+    def __reduce__(self):  # back from a launcher's worker process (joblib, submitit, Ray)
+        return Pruned, (str(self), self.step)
+
+
 class JobFailed(BaseException):
     """A single run's GenlabError, carried past Hydra's job report (which would add a line) to
     the command line, which prints it in one line. A BaseException, so `except Exception` in

@@ -18,14 +18,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from genlab.errors import storage_error
+from genlab.errors import StorageError, storage_error
 from genlab.metrics.names import higher_is_better
 from genlab.reporting.jobs import find_jobs, label, measured_by, sort_jobs, swept_keys
+from genlab.storage.read import read_yaml
 
 QUALITY = (  # the report's columns by default, when the jobs have them (--metrics all: every one)
     "class_accuracy", "fid", "recall", "precision", "min_class_share", "kid", "neg_elbo",
     "iw_nll", "psnr",
 )  # fmt: skip
+
+
+LAUNCH_ONLY = ("resume", "resume_sweep")  # how a launch went on, not what the jobs are
 
 
 def parse_args(argv):
@@ -38,6 +42,7 @@ def parse_args(argv):
     p.add_argument("--descending", action="store_true", help="sort from the largest value")
     p.add_argument("--metrics", help="comma-separated columns, or `all` (default: quality ones)")
     p.add_argument("--compare", help="test the groups that differ in this key alone (e.g. loss)")
+    p.add_argument("--pareto", help="the jobs no other beats on all these metrics (fid,train_s)")
     p.add_argument("--network", help="only the jobs measured by this feature network (its id)")
     p.add_argument("--plot", help="swept key on the plot's x axis (default: the first swept key)")
     p.add_argument("--y", help="comma-separated metrics to plot (default: --sort, else all)")
@@ -69,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     if not a.metrics:
         metrics = [m for m in QUALITY if m in found] or found
         metrics = ([a.sort] if a.sort and a.sort not in metrics else []) + metrics
+    pareto = a.pareto.split(",") if a.pareto else searched_objectives(a.sweep_dir)
+    metrics += [m for m in pareto if m not in metrics]
     for m in [*metrics, *([a.sort] if a.sort else [])]:
         if m not in found:
             return fail(f"no job has metric {m}; the jobs have {', '.join(found)}")
@@ -94,16 +101,16 @@ def main(argv: list[str] | None = None) -> int:
             return fail(str(e))
     out = a.out or a.sweep_dir
     out.mkdir(parents=True, exist_ok=True)
-    return write(a, out, jobs, keys, groups, metrics, verdicts)
+    return write(a, out, jobs, keys, groups, metrics, verdicts, pareto)
 
 
-def write(a, out: Path, jobs, keys, groups, metrics, verdicts) -> int:
+def write(a, out: Path, jobs, keys, groups, metrics, verdicts, pareto) -> int:
     from genlab.reporting.figures import curves, last_grid, plot
     from genlab.reporting.page import write_page
     from genlab.reporting.tables import group_rows, job_rows, markdown, write_csvs
 
     notes = [f"{len(jobs)} jobs in {a.sweep_dir}" + (f"; sorted by {a.sort}" if a.sort else "")]
-    fixed = {k: v for k, v in jobs[0].overrides.items() if k not in keys}
+    fixed = {k: v for k, v in jobs[0].overrides.items() if k not in (*keys, *LAUNCH_ONLY)}
     if fixed:
         notes.append("every job: " + " ".join(f"{k}={v}" for k, v in fixed.items()))
     notes += [measured_line(jobs)] if measured_by(jobs, "network") else []
@@ -116,6 +123,14 @@ def write(a, out: Path, jobs, keys, groups, metrics, verdicts) -> int:
         direction = "higher" if higher_is_better(metric) else "lower"
         text += f"\n\n--compare {a.compare} on {metric} ({direction} is better):\n"
         text += "".join(f"\n- {v.text(key)}" for key, v in verdicts)
+    if len(pareto) > 1:
+        from genlab.reporting.pareto import pareto_front
+
+        ways = ", ".join(f"{m} {'higher' if higher_is_better(m) else 'lower'}" for m in pareto)
+        text += f"\n\nPareto front ({ways} is better):\n" + "".join(
+            f"\n- {label(job, keys)}: " + ", ".join(f"{m} {job.metrics[m]:.4g}" for m in pareto)
+            for job in pareto_front(jobs, pareto)
+        )
     failed = [job for job in jobs if job.status in ("failed", "unreadable")]
     if failed:
         text += f"\n\n{len(failed)} failed:" + "".join(
@@ -137,14 +152,29 @@ def write(a, out: Path, jobs, keys, groups, metrics, verdicts) -> int:
     return 0
 
 
+def searched_objectives(sweep_dir: Path) -> list[str]:
+    """The objectives of the multi-objective search that wrote sweep_dir, if it was one."""
+    try:
+        results = read_yaml(Path(sweep_dir) / "optimization_results.yaml", "search results")
+    except StorageError:
+        return []  # unreadable: a report without the front, not a failing one
+    objectives = (results or {}).get("objectives")
+    if not isinstance(objectives, list) or len(objectives) < 2:
+        return []
+    return [str(o) for o in objectives]
+
+
 def measured_line(jobs) -> str:
     """What measured the jobs: the feature network, its floor, the data, genlab's version."""
     first = next(j.measured for j in jobs if j.measured.get("network"))
     floor = first.get("floor_fid")
     parts = [f"measured in {first['network']}"]
     parts += [f"floor FID {floor:.3g} (real training vs real test images)"] if floor else []
-    parts += [first.get("reference", ""), f"data={first.get('data', '?')}"]
-    parts += [f"genlab {v}" for v in measured_by(jobs, "genlab")]
+    parts.append(first.get("reference", ""))
+    for key, name in (("data", "data="), ("genlab", "genlab ")):
+        seen, unsaid = measured_by(jobs, key), sum(not j.measured.get(key) for j in jobs)
+        missing = f" ({unsaid} of {len(jobs)} jobs do not record it)" if unsaid else ""
+        parts.append(f"{name}{', '.join(seen) or '?'}{missing}")
     return "; ".join(p for p in parts if p)
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from genlab.cli.main import run
 from genlab.config import CONF_DIR
-from genlab.errors import ConfigError
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -29,14 +29,12 @@ def main(cfg: DictConfig) -> dict | None:
     """One run (a job of a sweep, a process of a torchrun): open it, new or continued, and train
     it (config/launch.py); returns the last scalars and the final metrics, or None when there
     was nothing left to do."""
-    sweeper = HydraConfig.get().runtime.choices.get("hydra/sweeper", "")
-    if sweeper.startswith("optuna") and cfg.objective is None:
-        raise ConfigError(f"hydra/sweeper={sweeper} needs objective=<metric to minimise>, e.g. fid")
     from genlab.config.launch import train_job  # (here: --help prints without torch)
 
-    overrides = list(HydraConfig.get().overrides.task)
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    return train_job(cfg, overrides, run_dir, sweep_job=bool(cfg.resume_sweep))
+    hydra = HydraConfig.get()
+    overrides, run_dir = list(hydra.overrides.task), Path(hydra.runtime.output_dir)
+    sweep = hydra.sweep.dir if hydra.mode == RunMode.MULTIRUN else None
+    return train_job(cfg, overrides, run_dir, sweep_job=bool(cfg.resume_sweep), sweep=sweep)
 
 
 def cli(args: list[str] | None = None) -> None:

@@ -204,3 +204,19 @@ def test_a_shipped_network_that_is_not_the_one_shipped_stops_in_one_line(tmp_pat
     with pytest.raises(GenlabError, match="not the one shipped .* reinstall genlab") as e:
         feature_networks.get_network("mnist", None, None, "cpu", tmp_path)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("GENLAB_DATA_MIRROR"), reason="needs MNIST: GENLAB_DATA_MIRROR (.ci/run)"
+)
+def test_a_fresh_data_root_measures_mnist_in_the_shipped_network_and_trains_none(tmp_path):
+    """The first MNIST run on a new machine: its FID is in genlab's shipped network, named in
+    metrics.json, and no classifier is trained (nothing is written under classifiers/)."""
+    root = tmp_path / "data"
+    run = genlab.train("model=gan", f"data.root={root}", "device=cpu", "trainer.max_steps=2",
+                       "trainer.progress=false", "eval.n_samples=200",
+                       run_dir=tmp_path / "run")  # fmt: skip
+    ids = json.loads((feature_networks.SHIPPED_DIR / "ids.json").read_text())
+    measured = json.loads((run.dir / "metrics.json").read_text())
+    assert measured["measured"]["network"] == ids["mnist"] and "fid" in measured["metrics"]
+    assert not list(root.glob("classifiers/*")), "a classifier was trained"

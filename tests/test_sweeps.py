@@ -9,14 +9,12 @@ import warnings
 
 import pytest
 import torch
-import yaml
 from hydra import compose, initialize_config_dir
 
 from genlab.config import CONF_DIR
 from genlab.config.build import make_trainer
 from genlab.errors import ConfigError, NonFiniteError
 from genlab.report import main as report
-from genlab.reporting.jobs import load_job
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.status import JobRecord, objective, read_status
 from tests.conftest import REPO, TINY
@@ -126,7 +124,7 @@ def test_two_ddp_processes_match_one_process_with_the_same_global_batch(compose_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp"]  # rank 1 wrote no Hydra dirs
 
     one = make_trainer(compose_cfg(*args), tmp_path / "one")
-    expected = one.fit()
+    expected = {k: v for k, v in one.fit().items() if k != "train_s"}  # a clock: never equal
     one.close()
     got = read_status(tmp_path / "ddp")["result"]  # rank 0's log: the mean over both ranks
     for k, v in expected.items():  # abs: KID's spread (kid_std) is ~1e-7, at noise level
@@ -173,42 +171,3 @@ def test_launcher_configs_compose_without_a_warning(launcher):
                 "config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True
             )
     assert cfg.hydra.launcher._target_.startswith("hydra_plugins.")
-
-
-@pytest.mark.parametrize(
-    "sweeper, space",
-    [
-        ("genlab_optuna", None),  # the search space comes from the command line
-        ("optuna_gan", {"optimizer.lr", "optimizer.betas.0", "model.latent_dim", "loss.name"}),
-        ("optuna_gan_mlp", {"optimizer.lr", "data.batch_size", "model.ema", "model.minibatch_std"}),
-    ],
-)
-def test_optuna_sweepers_share_genlab_settings_and_keep_their_own_space(sweeper, space):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        s = compose(
-            "config", overrides=[f"hydra/sweeper={sweeper}"], return_hydra_config=True
-        ).hydra.sweeper
-    assert (s.direction, s.storage, s.sampler.seed) == ("minimize", "sqlite:///optuna.db", 0)
-    assert (set(s.params) if s.params else None) == space
-
-
-@pytest.mark.slow
-def test_an_optuna_search_from_the_command_line_minimises_the_objective(run_cli, tmp_path):
-    sweep_dir = tmp_path / "study"
-    result, jobs = sweep(
-        run_cli,
-        "hydra/sweeper=genlab_optuna",
-        "hydra.sweeper.n_trials=3",
-        "hydra.sweeper.storage=null",
-        "objective=neg_elbo",
-        "optimizer.lr=tag(log, interval(1e-4, 1e-2))",
-        "eval.at_end=true",
-        sweep_dir=sweep_dir,
-    )
-    assert result.returncode == 0, result.stderr
-    assert len(jobs) == 3 and all(read_status(j)["status"] == "finished" for j in jobs)
-    best = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
-    lrs = [float(load_job(j).overrides["optimizer.lr"]) for j in jobs]
-    assert all(1e-4 <= lr <= 1e-2 for lr in lrs) and len(set(lrs)) == 3  # sampled, not the default
-    values = [read_status(j)["result"]["neg_elbo"] for j in jobs]
-    assert best["best_value"] == pytest.approx(min(values))

@@ -48,6 +48,7 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
     try:
         check_presets(args)
         args = resume_args(args)
+        register_plugins()
         if any(a in ("--cfg", "-c") for a in args) and "--resolve" not in args:
             args = [*args, "--resolve"]  # the values a run will use (device=auto resolved)
         os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; we print one line (or re-raise)
@@ -95,6 +96,27 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
             raise
         print(f"error: {storage_error(e)}", file=sys.stderr)
         sys.exit(2)
+
+
+PLUGINS = {  # genlab's Hydra plugins (module: classes), hydra_plugins/ in the repository
+    "hydra_plugins.genlab_sweepers.optuna_sweeper": ("OptunaSweeper",),
+    "hydra_plugins.genlab_launchers.slurm_launcher": ("SlurmLauncher",),
+    "hydra_plugins.genlab_launchers.ray_launcher": ("RayLauncher",),
+}
+
+
+def register_plugins() -> None:
+    """Hands Hydra genlab's plugins: its own scan of hydra_plugins/ misses them in an editable
+    install, which maps packages through an import hook that pkgutil cannot walk."""
+    import importlib
+
+    from hydra.core.plugins import Plugins
+
+    plugins = Plugins.instance()
+    for module, names in PLUGINS.items():
+        for name in names:
+            if f"{module}.{name}" not in plugins.class_name_to_class:
+                plugins.register(getattr(importlib.import_module(module), name))
 
 
 def _asks_help(args: list[str]) -> bool:

@@ -23,6 +23,7 @@ from genlab.losses import GAN_LOSSES
 from genlab.losses.elbo import VAELoss
 from genlab.models import make_gan, make_vae
 from genlab.models.priors import Prior
+from genlab.tracking import make_tracker
 from genlab.trainers import distributed
 from genlab.trainers.gan_step import GANStep
 from genlab.trainers.health import HealthWatch
@@ -160,12 +161,18 @@ def make_trainer(
     run_dir: Path,
     ranks: distributed.Ranks | None = None,
     group: str = "defaults",
+    report=None,
+    sweep: str | None = None,
 ) -> Trainer:
     """cfg: the composed config, or the plain dict a checkpoint holds (on resume); group: the
-    configuration the run's seeds share in a sweep (logging/hparams.group_of)."""
+    configuration the run's seeds share in a sweep (logging/hparams.group_of); report: a search
+    trial's report after each evaluation (search/trial.py); sweep: the sweep directory of a
+    multirun's job (its tracker's experiment)."""
     c = cfg if isinstance(cfg, dict) else to_dict(cfg)
     validate(c)
     ranks = ranks or distributed.Ranks()
+    # an unreachable tracker stops the run here, before the data is read or anything trains
+    tracker = make_tracker(c["tracking"], c, group, sweep) if ranks.main else None
     device = make_device(c["device"]["name"])
     if ranks.active and device.type == "cuda":
         device = torch.device("cuda", ranks.local_rank)  # one GPU per process
@@ -192,6 +199,8 @@ def make_trainer(
         evaluator=evaluator,
         schedule=c["optimizer"]["schedule"],
         group=group,
+        on_evaluation=report,
+        tracker=tracker,
     )
 
 

@@ -52,6 +52,7 @@ DECLARED = {  # group -> the file under conf/ that declares its keys, from the g
     "device": "device/{}.yaml",
     "trainer": "trainer/default.yaml",
     "eval": "eval/default.yaml",
+    "tracking": "tracking/{}.yaml",
 }  # fmt: skip (model, optimizer and loss: config/model_checks.py, by family and loss)
 
 
@@ -142,11 +143,15 @@ def _check_run(c: dict) -> None:
         raise ConfigError(f"seed={seed} is not allowed; it must be an integer in 0 to 2^63 - 1")
     if c["threads"] is not None:
         positive("threads", c["threads"])
-    if c["objective"] is not None:
-        one_of("objective", c["objective"], objectives(c["model"]["name"]))
-        if not c["eval"]["at_end"] and c["objective"] not in training_scalars(c["model"]["name"]):
+    wanted = c["objective"]
+    for name in [wanted] if isinstance(wanted, str) else wanted or []:  # one, or a list of them
+        one_of("objective", name, objectives(c["model"]["name"]))
+        if not c["eval"]["at_end"] and name not in (
+            *training_scalars(c["model"]["name"]),
+            "train_s",
+        ):
             raise ConfigError(
-                f"objective={c['objective']} is a metric of the end-of-run evaluation, which "
+                f"objective={name} is a metric of the end-of-run evaluation, which "
                 "eval.at_end=false turns off; set eval.at_end=true or pick a training scalar"
             )
     for key in ("hidden", "layers", "channels", "blocks"):
@@ -184,4 +189,4 @@ def objectives(family: str) -> tuple[str, ...]:
     """What `objective=` may name: a final metric or a last training scalar of the family."""
     from genlab.metrics.names import metrics_of
 
-    return tuple(dict.fromkeys((*metrics_of(family), *training_scalars(family))))
+    return tuple(dict.fromkeys((*metrics_of(family), *training_scalars(family), "train_s")))

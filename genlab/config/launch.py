@@ -7,6 +7,7 @@ starts.
 from __future__ import annotations
 
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -21,21 +22,26 @@ from genlab.metrics.names import headline
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.directory import owning
 from genlab.runs.status import STOPPED, has_finished, record_stop
+from genlab.search.trial import reporter
 from genlab.trainers import distributed
 from genlab.trainers.trainer import Trainer
 
 
 def train_job(
-    cfg: DictConfig, overrides: list[str], run_dir: Path, *, sweep_job: bool
+    cfg: DictConfig, overrides: list[str], run_dir: Path, *, sweep_job: bool, sweep: str | None
 ) -> dict | None:
     """Opens the run and trains it to the end, as one process of it (under torchrun: this rank);
-    returns the last scalars and the final metrics, or None when there was nothing left to do."""
+    returns the last scalars and the final metrics, or None when there was nothing left to do.
+    sweep: the sweep directory of a job of a multirun (its tracker groups the jobs by it)."""
     use_cuda = cfg.device.name != "cpu" and torch.cuda.is_available()
     with (
         distributed.process_group(use_cuda, run_dir) as (ranks, run_dir),
         owning(cfg.resume or run_dir) if ranks.main else nullcontext(),  # rank 0 writes
     ):
-        trainer = open_run(cfg, overrides, run_dir, ranks, sweep_job=sweep_job)
+        report = reporter(cfg.objective) if ranks.main else None  # a search's trial, if any
+        trainer = open_run(
+            cfg, overrides, run_dir, ranks, sweep_job=sweep_job, report=report, sweep=sweep
+        )
         if trainer is None:
             return None  # nothing done: the run's status.json stays as it was
         try:
@@ -58,6 +64,8 @@ def open_run(
     ranks: distributed.Ranks | None = None,
     *,
     sweep_job: bool = False,
+    report=None,
+    sweep: str | None = None,
 ) -> Trainer | None:
     """The trainer of the run in run_dir, at the step it is to continue from; None when there is
     nothing left to do (the run finished and was measured): then nothing in run_dir is touched.
@@ -74,15 +82,17 @@ def open_run(
         return None
     changed: list[str] = []
     group = group_of(launched_with(run_dir) if cfg.resume else overrides)  # its seeds' group
+    build = partial(make_trainer, run_dir=run_dir, ranks=ranks, group=group, report=report,
+                    sweep=sweep)  # fmt: skip
     if cfg.resume:
         state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
         c, changed = resumed_config(cfg, overrides, upgrade(state["config"]), run_dir)
-        trainer = make_trainer(c, run_dir, ranks, group)
+        trainer = build(c)
     elif sweep_job and (run_dir / "checkpoints" / "last.pt").is_file():
-        trainer = make_trainer(cfg, run_dir, ranks, group)  # the job's own command line
+        trainer = build(cfg)  # the job's own command line
         state = load_checkpoint(trainer.checkpoint_path)
     else:
-        return make_trainer(cfg, run_dir, ranks, group)
+        return build(cfg)
     _load(trainer, state)
     if trainer.done:
         print(

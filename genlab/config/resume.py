@@ -23,6 +23,7 @@ RESUMABLE = (
     "trainer.progress",
     "trainer.nan_policy",
     "device",
+    "tracking",  # where else its numbers go
     "eval",  # how a finished run is measured (e.g. again, after its evaluation failed)
 )
 

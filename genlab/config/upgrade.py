@@ -36,4 +36,5 @@ def upgrade(saved: dict) -> dict:
     for key, value in list(d.items()):
         if value == "auto":
             d[key] = visible_device(key)
+    c.setdefault("tracking", {"name": "none"})  # before 0.3: no tracker
     return c

@@ -35,7 +35,7 @@ def group_of(overrides) -> str:
     kept = []
     for override in overrides:
         key = str(override).lstrip("+~").split("=", 1)[0]
-        if key in NOT_THE_CONFIGURATION or key.startswith(("hydra.", "device")):
+        if key in NOT_THE_CONFIGURATION or key.startswith(("hydra.", "device", "tracking")):
             continue
         kept.append(str(override).lstrip("+"))
     return ",".join(sorted(kept)) or "defaults"

@@ -14,9 +14,10 @@ def read_scalars(run_dir: Path, last_only: bool = False) -> dict[str, list[tuple
         return {}
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    # its INFO lines ("No path found after <event file>") say nothing to whoever reads a run, and
-    # would land in whatever handler the caller's logging has (a closed one prints a traceback)
-    logging.getLogger("tensorboard").setLevel(logging.WARNING)
+    # its lines ("No path found after <event file>"; "Detected out of order event.step", which is
+    # a resumed run's purge doing its job) say nothing to whoever reads a run, and would land in
+    # whatever handler the caller's logging has (a closed one prints a traceback)
+    logging.getLogger("tensorboard").setLevel(logging.ERROR)
 
     keep = 1 if last_only else 0  # 0: every event
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": keep})

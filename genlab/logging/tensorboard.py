@@ -17,20 +17,27 @@ from genlab.logging.metrics_json import write_metrics
 class RunLogger:
     """One TensorBoard run per run directory, so `tensorboard --logdir outputs` lists them all."""
 
-    def __init__(self, run_dir: Path, purge_step: int | None = None, config: dict | None = None):
-        """config: a new run's resolved config, logged as the text `config` at step 0."""
-        self.run_dir = Path(run_dir)
+    def __init__(
+        self, run_dir: Path, purge_step: int | None = None, config: dict | None = None, tracker=None
+    ):
+        """config: a new run's resolved config, logged as the text `config` at step 0; tracker:
+        an experiment tracker (tracking/) that gets the same scalars and the final artifacts."""
+        self.run_dir, self.tracker = Path(run_dir), tracker
         (self.run_dir / "images").mkdir(parents=True, exist_ok=True)
         existing = list(self.run_dir.glob("events.out.tfevents.*"))
         # purge_step drops events logged after a resumed checkpoint: no duplicated steps
         self.writer = SummaryWriter(str(self.run_dir), purge_step=purge_step)
         _sort_after(self.writer, existing)
+        if tracker is not None:
+            tracker.start(self.run_dir)
         if config is not None:
             self.text("config", f"```\n{yaml.safe_dump(config, sort_keys=False)}```")
 
     def scalars(self, values: dict[str, float], step: int, prefix: str = "train") -> None:
         for name, value in values.items():
             self.writer.add_scalar(f"{prefix}/{name}", value, step)
+        if self.tracker is not None:
+            self.tracker.scalars(values, step, prefix)
 
     def images(self, grids: dict[str, tuple[torch.Tensor, int]], step: int, png: bool) -> None:
         """grids: name -> (images in [0, 1], (N, C, H, W); images per row)."""
@@ -47,8 +54,15 @@ class RunLogger:
     def flush(self) -> None:
         self.writer.flush()
 
-    def close(self) -> None:
+    def checkpointed(self, step: int) -> None:
+        """The checkpoint at step is written: what it holds may go to the tracker."""
+        if self.tracker is not None:
+            self.tracker.checkpointed(step)
+
+    def close(self, saved_step: int | None = None, done: bool = False) -> None:
         self.writer.close()
+        if self.tracker is not None:
+            self.tracker.close(saved_step, done)
 
     def evaluation(
         self,
@@ -69,6 +83,8 @@ class RunLogger:
             write_metrics(self.run_dir, metrics, step, measured, group)
             row = hparams_of({**final_config, "measured": measured, "group": group})
             self.hparams(row, {f"eval/{k}": v for k, v in metrics.items()})
+            if self.tracker is not None:
+                self.tracker.final(self.run_dir)
 
     def hparams(self, hparams: dict, metrics: dict[str, float]) -> None:
         """One row in TensorBoard's HParams tab, written into this run's own event file (unlike

@@ -66,12 +66,13 @@ def load_job(run_dir: Path) -> Job:
 
 
 def last_scalars(run_dir: Path) -> dict[str, float]:
-    """The last logged value of every TensorBoard scalar in run_dir (tags train/x, eval/x -> x;
-    a final eval/x, also in metrics.json, wins over train/x)."""
+    """The last logged value of every TensorBoard scalar in run_dir (tags train/x, eval/x,
+    time/x -> x; a final eval/x, also in metrics.json, wins over train/x)."""
     scalars = read_scalars(run_dir, last_only=True)
     out = {}
     for tag in sorted(scalars, key=lambda t: t.startswith("eval/")):
-        out[tag.removeprefix("train/").removeprefix("eval/")] = scalars[tag][-1][1]
+        name = tag.removeprefix("train/").removeprefix("eval/").removeprefix("time/")
+        out[name] = scalars[tag][-1][1]
     return out
 
 

@@ -25,6 +25,7 @@ from genlab.errors import (
     Interrupted,
     JobFailed,
     NonFiniteError,
+    Pruned,
     StorageError,
     first_line,
     storage_error,
@@ -105,6 +106,11 @@ class JobRecord:
         self._write(status="failed", wall_time_s=self._wall(), error=error_line(e))
         JobRecord.active = None
 
+    def prune(self, e: BaseException) -> None:
+        """Stopped by a search's pruner: "pruned", at the step it reached."""
+        self._write(status="pruned", wall_time_s=self._wall(), error=str(e))
+        JobRecord.active = None
+
     def stop(self, e: BaseException) -> None:
         """Stopped by a signal: "interrupted", with the wall time so far and the signal."""
         self._write(status="interrupted", wall_time_s=self._wall(), error=error_line(e))
@@ -117,6 +123,8 @@ class JobRecord:
     def __exit__(self, kind, e, tb) -> bool:
         if e is None:
             self.finish(self.result)
+        elif isinstance(e, Pruned):
+            self.prune(e)
         elif isinstance(e, STOPPED):
             self.stop(e)
         else:
@@ -176,6 +184,10 @@ class StatusCallback(Callback):
         if job_return.status != JobStatus.FAILED:
             return
         error = job_return._return_value
+        if isinstance(error, Pruned):  # a search's pruner stopped it: the sweeper records it
+            if self.record is not None:
+                _best_effort(self.record.prune, error)
+            return
         if isinstance(error, OSError) and not isinstance(error, GenlabError):
             error = job_return.return_value = storage_error(error)  # a full disk: one line
         refused = isinstance(error, GenlabError) and not isinstance(error, NonFiniteError)
@@ -212,10 +224,13 @@ def _is_number(v) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def objective(result: dict, name: str | None):
-    """The value a sweeper sees: the whole result, or (name set) that one metric as a float."""
+def objective(result: dict, name):
+    """The value a sweeper sees: the whole result, or (name set) that metric as a float (a list of
+    floats for several objectives, objective=[fid,train_s])."""
     if name is None:
         return result
+    if not isinstance(name, str):
+        return [objective(result, str(n)) for n in name]
     if name not in result:
         have = ", ".join(sorted(result)) or "nothing"
         raise ConfigError(f"objective={name} is not a value this run returned; it returned {have}")

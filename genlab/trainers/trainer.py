@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from genlab.data.loader import ResidentLoader
-from genlab.errors import Interrupted, NonFiniteError
+from genlab.errors import Interrupted, NonFiniteError, Pruned
 from genlab.logging.metrics_json import read_metrics_step
 from genlab.logging.tensorboard import RunLogger
 from genlab.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -52,6 +52,8 @@ class Trainer:
         evaluator: Evaluates | None = None,
         schedule: str = "constant",
         group: str = "defaults",
+        on_evaluation=None,
+        tracker=None,
     ):
         self.step, self.loader, self.settings = step, loader, settings
         self.batches_per_epoch = len(loader)
@@ -60,9 +62,9 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.config = config or {}  # the resolved run config, kept in every checkpoint
         self.group = group  # the configuration its seeds share in a sweep (the HParams row's)
-        self.global_step = 0  # steps (batches) done
-        self.epoch = 0  # current epoch
-        self.batch = 0  # batches done in the current epoch
+        self.on_evaluation = on_evaluation  # (metrics, step) after each evaluation but the last
+        self.tracker = tracker  # an experiment tracker the logger reports to too (tracking/)
+        self.global_step = self.epoch = self.batch = 0  # steps done; epoch; batches done in it
         self.logger: RunLogger | None = None
         self.saved_step: int | None = None  # the step of the last checkpoint written
         self.guard = step.guard  # on a GPU its NaN check waits for a log step or checkpoint
@@ -74,8 +76,7 @@ class Trainer:
         self.train_seconds = 0.0  # wall time spent training, evaluations excluded, all launches
         self._since: float | None = None  # when the training clock last started
 
-    def _clock(self) -> float:
-        """Seconds of training so far (time to quality: logged as time/train_s at each eval)."""
+    def _clock(self) -> float:  # seconds of training so far (time/train_s at each evaluation)
         running = time.perf_counter() - self._since if self._since is not None else 0.0
         return self.train_seconds + running
 
@@ -88,22 +89,16 @@ class Trainer:
         total = self.settings.epochs * self.batches_per_epoch
         return min(total, self.settings.max_steps) if self.settings.max_steps else total
 
-    # --- state ----------------------------------------------------------------------------
     def state_dict(self) -> dict:
+        shape, classes = list(self.loader.images.shape[1:]), self.loader.num_classes
+        data = {"image_shape": shape, "num_classes": classes}  # what sampling needs: no decoding
         return {
             "config": self.config,
             **self.step.state_dict(),  # networks, optimizers, scaler, extra
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
-            "data": {  # what sampling needs without decoding the data set again
-                "image_shape": list(self.loader.images.shape[1:]),
-                "num_classes": self.loader.num_classes,
-            },
-            "step": self.global_step,
-            "epoch": self.epoch,
-            "batch": self.batch,
-            "skipped": self.guard.skipped,
-            "train_seconds": self._clock(),
-        }
+            "data": data, "step": self.global_step, "epoch": self.epoch, "batch": self.batch,
+            "skipped": self.guard.skipped, "train_seconds": self._clock(),
+        }  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
         self.step.load_state_dict(state)
@@ -132,11 +127,12 @@ class Trainer:
             state = {**self.state_dict(), "rng": rngs[0], "rng_by_rank": rngs}
             save_checkpoint(self.checkpoint_path, state, rng=False)
         self.saved_step = self.global_step
+        if self.logger is not None:
+            self.logger.checkpointed(self.global_step)  # a tracker may send what it holds
 
     def resume(self) -> None:
         self.load_state_dict(load_checkpoint(self.checkpoint_path))
 
-    # --- the loop -------------------------------------------------------------------------
     def fit(self) -> dict[str, float]:
         """Trains to the end; returns the last logged value of every scalar and the metrics.
 
@@ -149,7 +145,7 @@ class Trainer:
         main = self.ranks.main
         fresh = self.global_step == 0
         self.logger = (
-            RunLogger(self.run_dir, purge_step=purge, config=self.config if fresh else None)
+            RunLogger(self.run_dir, purge, self.config if fresh else None, self.tracker)
             if main
             else distributed.NullLogger()
         )
@@ -181,6 +177,9 @@ class Trainer:
                 self.save()  # epochs=0: the untrained model
             elif self.needs_final_evaluation:  # the trained model is saved: measure it now
                 self._evaluate(final=True)  # (Ctrl-C here stops at once: nothing to lose)
+        except Pruned:
+            self.save()  # the trial can be resumed (a search may take it up again)
+            raise
         except NonFiniteError as e:
             kept = (
                 f"the last good checkpoint (step {self.saved_step}) is kept in "
@@ -193,7 +192,7 @@ class Trainer:
             self.train_seconds, self._since = self._clock(), None
             bar.close()
             self.close()
-        return {**last, **self.metrics}
+        return {**last, **self.metrics, "train_s": round(self.train_seconds, 2)}
 
     def _train_batch(self, x, y, bar) -> dict[str, float]:
         """One batch, then what falls due at this step. Returns the scalars if logged.
@@ -229,7 +228,7 @@ class Trainer:
                 if self.epoch % s.image_every == 0:
                     self._log_images(png=True)
                 if s.eval_every and self.epoch % s.eval_every == 0:  # the end: in fit, after saving
-                    self._evaluate()
+                    self._evaluate()  # (a search's pruner may stop here)
                     bar.unpause()  # the rate counts training, not the evaluation
         if self.global_step == self.total_steps:
             self._log_images(png=True)  # the end of training; measured after its checkpoint
@@ -274,6 +273,9 @@ class Trainer:
             self.logger.images(self.step.grids(), self.global_step, png=png)
 
     def _evaluate(self, final: bool = False) -> None:
+        """Measures (rank 0), records; along the way hands the numbers to on_evaluation (a
+        search's trial), which may stop a hopeless run with Pruned: every rank stops with it."""
+        pruned = None
         if self.evaluator is not None and self.ranks.main:
             self.train_seconds, self._since = self._clock(), None  # the clock stops while measuring
             self.metrics, self.evaluated_step = self.evaluator(self.step), self.global_step
@@ -283,9 +285,16 @@ class Trainer:
                 self.metrics, self.global_step, self.train_seconds, measured, config, self.group
             )
             self._since = time.perf_counter() if not final else None
+            try:
+                if self.on_evaluation is not None and not final:
+                    self.on_evaluation(self.metrics, self.global_step)
+            except Pruned as e:
+                pruned = e
+        if not final and (pruned := distributed.broadcast(pruned, self.ranks)) is not None:
+            raise pruned
 
     def close(self) -> None:
         """Flushes and closes the logs (fit does this as it returns or raises)."""
         if self.logger is not None:
-            self.logger.close()
+            self.logger.close(self.saved_step, self.done)
             self.logger = None
