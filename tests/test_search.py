@@ -21,6 +21,7 @@ from hydra import compose, initialize_config_dir
 from genlab.config import CONF_DIR
 from genlab.report import main as report
 from genlab.runs.status import read_status
+from genlab.train import cli
 from tests.conftest import TINY
 
 optuna = pytest.importorskip("optuna")
@@ -89,27 +90,26 @@ def test_six_trials_with_pruning_stop_the_hopeless_ones(run_cli, tmp_path):
     assert (sweep_dir / "report.csv").read_text().count(",pruned,") == len(pruned)
 
 
-def test_the_direction_comes_from_the_metric_and_each_search_has_its_study(run_cli, tmp_path):
+def test_the_direction_comes_from_the_metric_and_each_search_has_its_study(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default storage: optuna.db here
     gan = [*SEARCH, "model=gan", "trainer.max_steps=2", "hydra.sweeper.n_trials=1"]
     for objective in ("recall", "fid"):
-        result = run_cli(*gan, f"objective={objective}", "optimizer.lr=interval(1e-4,1e-3)")
-        assert result.returncode == 0, result.stderr
+        cli([*gan, f"objective={objective}", "optimizer.lr=interval(1e-4,1e-3)"])
     studies, storage = stored(tmp_path)
     directions = {name.split("-")[0]: s.direction.name for name, s in studies.items()}
     assert directions == {"recall": "MAXIMIZE", "fid": "MINIMIZE"}
-    again = run_cli(*gan, "objective=recall", "optimizer.lr=interval(1e-4,1e-3)")
-    assert again.returncode == 0, again.stderr  # the same search: its study goes on
+    cli([*gan, "objective=recall", "optimizer.lr=interval(1e-4,1e-3)"])  # its study goes on
     studies, _ = stored(tmp_path)
     (recall,) = [s for name, s in studies.items() if name.startswith("recall")]
     assert recall.n_trials == 2 and len(studies) == 2
 
 
-def test_two_objectives_give_a_pareto_front(run_cli, tmp_path):
+def test_two_objectives_give_a_pareto_front(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     sweep_dir = tmp_path / "pareto"
-    result = run_cli(*SEARCH, "model=gan", "trainer.max_steps=2", "hydra.sweeper.n_trials=3",
-                     "objective=[fid,train_s]", "optimizer.lr=interval(1e-4,1e-3)",
-                     f"hydra.sweep.dir={sweep_dir}")  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    cli([*SEARCH, "model=gan", "trainer.max_steps=2", "hydra.sweeper.n_trials=3",
+         "objective=[fid,train_s]", "optimizer.lr=interval(1e-4,1e-3)",
+         f"hydra.sweep.dir={sweep_dir}"])  # fmt: skip
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert results["objectives"] == ["fid", "train_s"] and results["best"]
     assert all(set(b["values"]) == {"fid", "train_s"} for b in results["best"])
@@ -130,14 +130,18 @@ def test_two_objectives_give_a_pareto_front(run_cli, tmp_path):
     ],
     ids=["pruner", "direction", "unknown key", "objective of another model", "read-only storage"],
 )
-def test_bad_search_input_is_one_line_before_any_trial(run_cli, tmp_path, args, message):
+def test_bad_search_input_is_one_line_before_any_trial(
+    tmp_path, monkeypatch, capsys, args, message
+):
     base = {"objective": "objective=fid", "space": "optimizer.lr=interval(1e-4,1e-3)"}
     if any(a.startswith("objective=") for a in args):
         base.pop("objective")
+    monkeypatch.chdir(tmp_path)  # (in this process: the command line's path, without a start-up)
     sweep_dir = tmp_path / "sweep"
-    result = run_cli(*SEARCH, "model=gan", *base.values(), *args, f"hydra.sweep.dir={sweep_dir}")
-    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
-    assert message in result.stderr
+    with pytest.raises(SystemExit) as e:
+        cli([*SEARCH, "model=gan", *base.values(), *args, f"hydra.sweep.dir={sweep_dir}"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and message in err, err
     assert not sweep_dir.exists() or not jobs_of(sweep_dir)  # no trial trained
 
 

@@ -16,6 +16,7 @@ import pytest
 
 import genlab
 from genlab.logging.scalars import read_scalars
+from genlab.train import cli
 from tests.conftest import TINY
 
 mlflow = pytest.importorskip("mlflow")
@@ -140,11 +141,10 @@ def test_a_sweeps_jobs_share_an_experiment_in_a_file_store(run_cli, tmp_path):
     assert {r.info.status for r in runs} == {"FINISHED"} and len(runs) == 2
 
 
-def test_a_server_that_does_not_answer_stops_the_run_before_training(run_cli, tmp_path):
+def test_a_server_that_does_not_answer_stops_the_run_before_training(tmp_path, capsys):
     uri = f"http://127.0.0.1:{free_port()}"
-    result = run_cli(*RUN, f"tracking.uri={uri}", f"hydra.run.dir={tmp_path / 'run'}")
-    assert result.returncode == 2
-    assert (
-        result.stderr.count("\n") == 1 and f"tracking.uri={uri}: no MLflow server" in result.stderr
-    )
+    with pytest.raises(SystemExit) as e:
+        cli([*RUN, f"tracking.uri={uri}", f"hydra.run.dir={tmp_path / 'run'}"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and f"tracking.uri={uri}: no MLflow" in err
     assert not (tmp_path / "run" / "checkpoints").exists()
