@@ -172,7 +172,8 @@ def make_trainer(
     validate(c)
     ranks = ranks or distributed.Ranks()
     # an unreachable tracker stops the run here, before the data is read or anything trains
-    tracker = make_tracker(c["tracking"], c, group, sweep) if ranks.main else None
+    tracked = ranks.main and c["tracking"]["name"] != "none"
+    tracker = make_tracker(c["tracking"], c, group, sweep) if tracked else None
     device = make_device(c["device"]["name"])
     if ranks.active and device.type == "cuda":
         device = torch.device("cuda", ranks.local_rank)  # one GPU per process

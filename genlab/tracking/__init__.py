@@ -7,10 +7,8 @@ from genlab.errors import ConfigError
 
 
 def make_tracker(tracking: dict, config: dict, group: str, sweep: str | None):
-    """The tracker the `tracking` group names (None for none); checked before any training: an
-    unreachable server stops the run here, in one line."""
-    if tracking["name"] == "none":
-        return None
+    """The tracker the `tracking` group names; checked before any training: an unreachable
+    server stops the run here, in one line."""
     import importlib.util
 
     if importlib.util.find_spec("mlflow") is None:
