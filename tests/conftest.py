@@ -26,6 +26,50 @@ TINY = [  # a few steps on generated images, on the CPU, no progress bar
 ]
 
 
+T = [
+    "data=synthetic",
+    "data.size=64",
+    "data.batch_size=16",
+    "device=cpu",
+    "trainer.progress=false",
+    "arch.hidden=16",
+    "eval.n_samples=40",
+    "eval.iw_samples=2",
+]  # fmt: skip  (smaller still: a run the command line refuses or stops)
+
+
+def exit_status(call, *args) -> int:
+    """The exit status a command-line entry point stops with."""
+    with pytest.raises(SystemExit) as e:
+        call(*args)
+    return e.value.code
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for the servers the tests start)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_answers(url: str, process, seconds: float = 120) -> None:
+    """Polls url until it answers, failing the test if the server's process exits first."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            assert process.poll() is None, f"the server behind {url} exited"
+            time.sleep(0.5)
+    pytest.fail(f"{url} did not answer in {seconds} s")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def data_root(tmp_path_factory):
     """A fresh data root for the session: the synthetic sets' classifiers are trained there once."""

@@ -23,17 +23,7 @@ from genlab.metrics.evaluator import Evaluator
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.status import read_status
 from genlab.train import cli
-
-REPO = Path(__file__).resolve().parents[1]
-T = ["data=synthetic", "data.size=64", "data.batch_size=16", "device=cpu",
-     "trainer.progress=false", "arch.hidden=16", "eval.n_samples=40",
-     "eval.iw_samples=2"]  # fmt: skip
-
-
-def exit_status(call, *args) -> int:
-    with pytest.raises(SystemExit) as e:
-        call(*args)
-    return e.value.code
+from tests.conftest import REPO, T, exit_status
 
 
 def one_run(cwd: Path) -> Path:

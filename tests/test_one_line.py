@@ -5,7 +5,6 @@ it counts, the numbers a run ends with."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -17,17 +16,7 @@ from genlab.config.build import load_run, make_trainer
 from genlab.errors import ConfigError, GenlabError
 from genlab.runs.checkpoint import load_checkpoint, save_checkpoint
 from genlab.train import cli
-
-REPO = Path(__file__).resolve().parents[1]
-T = ["data=synthetic", "data.size=64", "data.batch_size=16", "device=cpu",
-     "trainer.progress=false", "arch.hidden=16", "eval.n_samples=40",
-     "eval.iw_samples=2"]  # fmt: skip
-
-
-def exit_status(call, *args) -> int:
-    with pytest.raises(SystemExit) as e:
-        call(*args)
-    return e.value.code
+from tests.conftest import REPO, T, exit_status
 
 
 def python(code: str) -> subprocess.CompletedProcess:

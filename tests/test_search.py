@@ -7,11 +7,8 @@ real headless Chromium."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,7 +19,7 @@ from genlab.config import CONF_DIR
 from genlab.report import main as report
 from genlab.runs.status import read_status
 from genlab.train import cli
-from tests.conftest import TINY
+from tests.conftest import TINY, free_port, wait_until_answers
 
 optuna = pytest.importorskip("optuna")
 SEARCH = ["-m", "hydra/sweeper=genlab_optuna", *TINY]
@@ -145,12 +142,6 @@ def test_bad_search_input_is_one_line_before_any_trial(
     assert not sweep_dir.exists() or not jobs_of(sweep_dir)  # no trial trained
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.skipif(not shutil.which("chromium"), reason="needs chromium (.ci/run installs it)")
 def test_optuna_dashboard_shows_the_study_and_its_trials(tmp_path):
     pytest.importorskip("optuna_dashboard")
@@ -166,13 +157,7 @@ def test_optuna_dashboard_shows_the_study_and_its_trials(tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=2):
-                    break
-            except OSError:
-                assert process.poll() is None, "optuna-dashboard exited"
-                time.sleep(0.5)
+        wait_until_answers(f"http://127.0.0.1:{port}/api/studies", process)
         page = f"http://127.0.0.1:{port}/dashboard/studies/{study._study_id}/trials"
         dom = subprocess.run(
             ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir="

@@ -5,11 +5,9 @@ experiment, an unreachable server one line before any training."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,18 +15,12 @@ import pytest
 import genlab
 from genlab.logging.scalars import read_scalars
 from genlab.train import cli
-from tests.conftest import TINY
+from tests.conftest import TINY, free_port, wait_until_answers
 
 mlflow = pytest.importorskip("mlflow")
 
 RUN = [*TINY, "model=gan", "arch.hidden=16", "trainer.epochs=2", "trainer.max_steps=6",
        "trainer.checkpoint_every=2", "eval.n_samples=40", "tracking=mlflow"]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +38,7 @@ def server(tmp_path_factory):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2):
-                    break
-            except OSError:
-                assert process.poll() is None, (folder / "server.log").read_text()[-2000:]
-                time.sleep(0.5)
-        else:
-            pytest.fail("mlflow server did not answer in 120 s")
+        wait_until_answers(f"{url}/health", process)  # its log: server.log in folder
         yield url
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # the server, its uvicorn and its job runners
