@@ -171,3 +171,18 @@ def test_optuna_dashboard_shows_the_study_and_its_trials(tmp_path):
     assert all(f"Trial {n}" in dom for n in range(3))
     with pytest.raises(ProcessLookupError):  # nothing left behind
         os.killpg(process.pid, 0)
+
+
+def test_a_journal_file_holds_a_study_and_refuses_the_other_direction(tmp_path):
+    """The storage for SLURM jobs on a shared file system: an append-only journal file."""
+    from genlab.errors import ConfigError
+    from genlab.search.study import open_study, pruner, sampler
+
+    url = f"journal://{tmp_path / 'study.log'}"
+    study = open_study("s", url, ["maximize"], sampler("tpe", 0), pruner("none"))
+    trial = study.ask()
+    study.tell(trial, trial.suggest_float("x", 0.0, 1.0))
+    again = open_study("s", url, ["maximize"], sampler("tpe", 0), pruner("none"))
+    assert len(again.trials) == 1 and (tmp_path / "study.log").stat().st_size > 0
+    with pytest.raises(ConfigError, match="maximizes; this search would minimize"):
+        open_study("s", url, ["minimize"], sampler("tpe", 0), pruner("none"))
