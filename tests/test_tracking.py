@@ -132,3 +132,16 @@ def test_a_server_that_does_not_answer_stops_the_run_before_training(tmp_path, c
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1 and f"tracking.uri={uri}: no MLflow" in err
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_server_that_stops_answering_mid_run_costs_the_copy_not_the_run(
+    server, tmp_path, monkeypatch, capsys
+):
+    def gone(*args, **kwargs):
+        raise ConnectionError("connection refused")
+
+    monkeypatch.setattr(mlflow.MlflowClient, "log_artifacts", gone)
+    run = genlab.train(*RUN, f"tracking.uri={server}", run_dir=tmp_path / "run")
+    assert run.status["status"] == "finished" and (run.dir / "metrics.json").is_file()
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and "stopped taking this run's records" in warnings[0]

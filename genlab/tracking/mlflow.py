@@ -14,6 +14,7 @@ runs in one process (a notebook, the local launcher) never share an "active run"
 from __future__ import annotations
 
 import os
+import sys
 import time
 import urllib.request
 from contextlib import nullcontext
@@ -93,15 +94,17 @@ class MLflowTracker:
         ready = [m for m in self._buffer if m.step <= step]
         self._buffer = [m for m in self._buffer if m.step > step]
         for i in range(0, len(ready), 1000):  # MLflow takes at most 1000 metrics a batch
-            self.client.log_batch(self.run_id, metrics=ready[i : i + 1000])
+            self._send(self.client.log_batch, self.run_id, metrics=ready[i : i + 1000])
 
     def final(self, run_dir: Path) -> None:
         """The run's end: its sample grids, metrics.json (and checkpoint) as artifacts."""
         run_dir, self._final = Path(run_dir), True
-        self.client.log_artifacts(self.run_id, str(run_dir / "images"), "images")
-        self.client.log_artifact(self.run_id, str(run_dir / "metrics.json"))
+        self._send(self.client.log_artifacts, self.run_id, str(run_dir / "images"), "images")
+        self._send(self.client.log_artifact, self.run_id, str(run_dir / "metrics.json"))
         if self.log_checkpoint and (run_dir / "checkpoints" / "last.pt").is_file():
-            self.client.log_artifact(self.run_id, str(run_dir / "checkpoints" / "last.pt"))
+            self._send(
+                self.client.log_artifact, self.run_id, str(run_dir / "checkpoints" / "last.pt")
+            )
 
     def close(self, saved_step: int | None, done: bool) -> None:
         """Sends what the last checkpoint holds; FINISHED when the run is done, else KILLED (it
@@ -110,7 +113,23 @@ class MLflowTracker:
             return
         if saved_step is not None:
             self.checkpointed(saved_step)
-        self.client.set_terminated(self.run_id, "FINISHED" if done or self._final else "KILLED")
+        status = "FINISHED" if done or self._final else "KILLED"
+        self._send(self.client.set_terminated, self.run_id, status)
+
+    def _send(self, call, *args, **kwargs) -> None:
+        """One call to the tracking server. A server that stops answering mid-run costs the
+        MLflow copy, never the run: one warning, then the run goes on with TensorBoard alone."""
+        if self.run_id is None:
+            return
+        try:
+            call(*args, **kwargs)
+        except Exception as e:  # a server gone, a full disk under a local store, ...
+            print(
+                f"warning: tracking.uri={self.uri} stopped taking this run's records "
+                f"({first_line(e, 100)}); it goes on with TensorBoard alone",
+                file=sys.stderr,
+            )
+            self.run_id = None  # nothing more is sent
 
 
 def absolute(uri: str) -> str:
