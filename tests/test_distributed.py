@@ -61,11 +61,16 @@ def test_gans_train_under_torchrun(tmp_path, model):
     assert (tmp_path / "run" / "checkpoints" / "last.pt").is_file()
 
 
+def injected(tmp_path, code: str, **env: str) -> dict[str, str]:
+    """The environment of a torchrun whose every rank first runs code (a sitecustomize.py)."""
+    (tmp_path / "inject").mkdir()
+    (tmp_path / "inject" / "sitecustomize.py").write_text(code)
+    return {"PYTHONPATH": f"{tmp_path / 'inject'}{os.pathsep}{REPO}", **env}
+
+
 @pytest.mark.slow
 def test_a_nan_on_one_rank_stops_every_rank_at_the_same_step(tmp_path):
-    (tmp_path / "inject").mkdir()
-    (tmp_path / "inject" / "sitecustomize.py").write_text(INJECT)
-    env = {"PYTHONPATH": f"{tmp_path / 'inject'}{os.pathsep}{REPO}", "NAN_RANK": "1"}
+    env = injected(tmp_path, INJECT, NAN_RANK="1")
     done, seconds = torchrun(tmp_path, "model=vae", *RUN, env=env)
     assert done.returncode != 0
     assert seconds < 120  # no rank left waiting in a collective (torchrun's timeout is 30 min)
@@ -76,9 +81,7 @@ def test_a_nan_on_one_rank_stops_every_rank_at_the_same_step(tmp_path):
 
 @pytest.mark.slow
 def test_a_nan_on_one_rank_is_skipped_on_every_rank(tmp_path):
-    (tmp_path / "inject").mkdir()
-    (tmp_path / "inject" / "sitecustomize.py").write_text(INJECT.replace(">= 3", "== 3"))
-    env = {"PYTHONPATH": f"{tmp_path / 'inject'}{os.pathsep}{REPO}", "NAN_RANK": "0"}
+    env = injected(tmp_path, INJECT.replace(">= 3", "== 3"), NAN_RANK="0")
     done, _ = torchrun(tmp_path, "model=vae", *RUN, "trainer.nan_policy=skip", env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     status = read_status(tmp_path / "run")
@@ -107,9 +110,7 @@ Trainer._train_batch = signal_one_rank
 
 @pytest.mark.slow
 def test_a_signal_to_one_rank_stops_every_rank_at_the_same_step(tmp_path):
-    (tmp_path / "inject").mkdir()
-    (tmp_path / "inject" / "sitecustomize.py").write_text(STOP)
-    env = {"PYTHONPATH": f"{tmp_path / 'inject'}{os.pathsep}{REPO}", "STOP_RANK": "1"}
+    env = injected(tmp_path, STOP, STOP_RANK="1")
     done, seconds = torchrun(tmp_path, "model=vae", *RUN, env=env)
     assert seconds < 120, done.stderr[-2000:]  # no rank left waiting in a collective call
     assert "interrupted by SIGINT at step 3, checkpoint saved" in done.stderr  # rank 0 too
