@@ -24,7 +24,7 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 from genlab.cli.one_line import one_line
-from genlab.cli.overrides import check_presets, resume_args
+from genlab.cli.overrides import check_optional_choices, resume_args
 from genlab.config import CONF_DIR
 from genlab.config.build import load_run, make_device
 from genlab.config.evaluation import evaluate_run
@@ -53,7 +53,7 @@ def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
 
 def _train(overrides: list[str], run_dir: str | Path | None) -> Run:
     overrides = resume_args(overrides)  # a resume= that names no run: the command line's line
-    check_presets(overrides)
+    check_optional_choices(overrides)
     cfg = compose_config(overrides, with_hydra=True)
     default_dir = Path(cfg.hydra.run.dir).absolute()  # under the working directory
     with open_dict(cfg):

@@ -89,6 +89,13 @@ def one_thread():
 
 
 @pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """The test's working directory is its tmp_path (outputs/ lands there)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
 def compose_cfg():
     """compose_cfg(*overrides) -> the DictConfig `python -m genlab.train` would see, shrunk."""
 

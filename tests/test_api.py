@@ -18,12 +18,6 @@ TINY = [  # as conftest.TINY, for the API
 ]  # fmt: skip
 
 
-@pytest.fixture
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_train_returns_a_finished_run_under_the_working_directory(in_tmp):
     run = genlab.train("model=cgan", "arch.hidden=32", *TINY)
     assert run.dir.parent == in_tmp / "outputs" / "runs" and run.dir.name.endswith("_cgan_mlp")

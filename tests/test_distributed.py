@@ -62,7 +62,7 @@ def test_gans_train_under_torchrun(tmp_path, model):
 
 
 def injected(tmp_path, code: str, **env: str) -> dict[str, str]:
-    """The environment of a torchrun whose every rank first runs `code` (Python's site hook imports it)."""
+    """The environment of a torchrun whose every rank first runs `code` (via Python's site hook)."""
     (tmp_path / "inject").mkdir()
     (tmp_path / "inject" / "sitecustomize.py").write_text(code)
     return {"PYTHONPATH": f"{tmp_path / 'inject'}{os.pathsep}{REPO}", **env}

@@ -29,7 +29,7 @@ REFUSED = [  # (overrides, words the one-line message must hold)
     (["model=vae", "+model.d_steps=5"], ["model.d_steps", "model=vae", "model=gan"]),
     (["model=vae", "+model.ema=0.9"], ["model.ema", "model=vae", "model=gan, cgan"]),
     (["model=gan", "+model.aux_classifier=1"], ["model.aux_classifier", "model=gan", "cgan"]),
-    (["model=vae", "recipe=gan_cnn"], ["does not apply to model=vae"]),
+    (["model=vae", "recipe=mnist/gan_cnn"], ["does not apply to model=vae"]),
     (["model=vae", "loss.beta=-1"], ["loss.beta=-1", ">= 0"]),
     (["model=vae", "loss.recon_weight=0"], ["loss.recon_weight=0", "> 0"]),
     (["model=gan", "loss.label_smoothing=1.0"], ["label_smoothing=1.0", "[0, 1)"]),

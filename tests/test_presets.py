@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from PIL import Image
 
 from genlab.config.build import make_trainer, to_dict
@@ -80,19 +79,6 @@ def test_presets_drop_the_tuned_recipes(compose_cfg, preset):
     off = {"ema": None, "spectral_norm": False, "minibatch_std": 0, "aux_classifier": 0}
     assert {k: m[k] for k in off if k in m} == {k: v for k, v in off.items() if k in m}  # VAE: {}
     assert c["optimizer"]["schedule"] == "constant"
-
-
-@pytest.mark.parametrize("model", ["vae", "gan", "cgan"])
-@pytest.mark.parametrize("arch", ["mlp", "cnn"])
-def test_each_pair_gets_its_recipe(compose_cfg, model, arch):
-    """conf/recipe/<model>_<arch>.yaml applies to the bare pair, and the command line wins."""
-    recipe = Path(__file__).parents[1] / "conf" / "recipe" / f"{model}_{arch}.yaml"
-    tuned = yaml.safe_load(recipe.read_text())
-    c = to_dict(compose_cfg(f"model={model}", f"arch={arch}", tiny=False))
-    for group, values in tuned.items():
-        assert {k: c[group][k] for k in values} == values, group
-    c = to_dict(compose_cfg(f"model={model}", f"arch={arch}", "trainer.epochs=3", tiny=False))
-    assert c["trainer"]["epochs"] == 3
 
 
 def test_command_line_overrides_a_preset(compose_cfg):

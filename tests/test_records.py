@@ -105,7 +105,7 @@ def test_an_interrupted_run_says_so_with_its_wall_time(tmp_path, monkeypatch, si
     assert "SIGINT at step 2" in status["error"]
 
 
-@pytest.mark.parametrize("change", ["recipe=gan_cnn", "~recipe", "experiment=lsgan"])
+@pytest.mark.parametrize("change", ["recipe=mnist/gan_cnn", "~recipe", "experiment=lsgan"])
 def test_resume_refuses_a_recipe_or_preset_it_cannot_apply(run, tmp_path, capsys, change):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)

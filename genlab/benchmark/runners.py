@@ -15,6 +15,7 @@ from genlab.benchmark.measure import PeakMemory, StepClock
 from genlab.config import CONF_DIR
 from genlab.config.build import make_device, make_trainer, to_dict
 from genlab.config.data import make_data
+from genlab.errors import ConfigError
 from genlab.models import make_gan, make_vae
 
 
@@ -64,6 +65,8 @@ def run_tutorial(cfg: DictConfig, warmup: int, steps: int, seanie12: bool = Fals
     c = to_dict(cfg)
     device = make_device(c["device"]["name"])
     family, arch, latent = c["model"]["name"], c["arch"]["name"], c["model"]["latent_dim"]
+    if family not in ("vae", "gan", "cgan"):
+        raise ConfigError(f"the tutorial recipe has no model={family}; it has vae, gan and cgan")
     sizes = {k: v for k, v in c["arch"].items() if k != "name"}
     o = c["optimizer"]
     adam = {"lr": o["lr"], "betas": tuple(o["betas"])}

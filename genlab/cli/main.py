@@ -27,7 +27,7 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from genlab.cli.one_line import one_line
-from genlab.cli.overrides import check_presets, override, resume_args, single_run_dir
+from genlab.cli.overrides import check_optional_choices, override, resume_args, single_run_dir
 from genlab.errors import (
     GenlabError,
     Interrupted,
@@ -46,7 +46,7 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
     full_error = os.environ.get("HYDRA_FULL_ERROR")
     previous = signal.signal(signal.SIGTERM, _terminate)  # outside a step too: a clean exit 143
     try:
-        check_presets(args)
+        check_optional_choices(args)
         args = resume_args(args)
         register_plugins()
         if any(a in ("--cfg", "-c") for a in args) and "--resolve" not in args:

@@ -12,16 +12,21 @@ from genlab.config import CONF_DIR
 from genlab.errors import ConfigError
 
 
-def check_presets(args: list[str]) -> None:
-    """experiment=NAME must name a preset: Hydra skips an unknown one of an optional group."""
-    presets = CONF_DIR / "experiment"
-    for a in args:
-        if a.startswith("experiment="):
-            known = sorted(str(p.relative_to(presets))[:-5] for p in presets.rglob("*.yaml"))
-            for name in a.split("=", 1)[1].split(","):  # a sweep may list several
-                if name not in known and name != "null":
-                    choices = ", ".join(known) if known else "none yet"
-                    raise ConfigError(f"experiment={name} is not known; choose one of {choices}")
+def check_optional_choices(args: list[str]) -> None:
+    """experiment=NAME names a preset and recipe=DATA/PAIR a recipe: Hydra skips an unknown
+    choice of an optional group without a word (and cannot take recipe=null: ~recipe drops it)."""
+    for group, none in (("experiment", "experiment=null"), ("recipe", "~recipe")):
+        folder = CONF_DIR / group
+        for a in args:
+            if a.lstrip("+").startswith(f"{group}="):
+                known = sorted(str(p.relative_to(folder))[:-5] for p in folder.rglob("*.yaml"))
+                for name in a.split("=", 1)[1].split(","):  # a sweep may list several
+                    if name not in known and f"{group}={name}" != none:
+                        choices = ", ".join(known) if known else "none yet"
+                        raise ConfigError(
+                            f"{group}={name} is not known; choose one of {choices}, or {none} "
+                            "for none"
+                        )
 
 
 def _value(args: list[str], key: str) -> str | None:

@@ -16,6 +16,7 @@ from genlab.config import CONF_DIR
 from genlab.config.checks import validate
 from genlab.config.data import make_data
 from genlab.config.evaluation import make_evaluator
+from genlab.config.model_checks import CONDITIONAL, VAES
 from genlab.config.upgrade import upgrade
 from genlab.data import ImageSet, ResidentLoader
 from genlab.errors import ConfigError
@@ -78,17 +79,20 @@ def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
     prior = Prior(p["name"], p.get("low"), p.get("high"))
     try:
         networks = _networks(c, data, sizes)
+    except ConfigError:
+        raise
     except ValueError as e:  # images the architecture cannot take
         raise ConfigError(f"arch={arch} cannot take data={c['data']['name']}: {e}") from None
-    if family == "vae":
+    if family in VAES:
         vae = speed_up(networks.to(device), fast)
         settings = {k: v for k, v in c["loss"].items() if k not in ("name", "sigma")}
         loss = VAELoss(c["loss"]["name"], **settings, sigma=c["loss"].get("sigma"))  # gaussian's
         fixed_x = data.images[:32].to(device).float() / 255
         optimizer = make_optimizer(vae.parameters(), c["optimizer"], impl)
         return VAEStep(
-            vae, optimizer, loss, prior, fixed_x, seed=c["seed"], precision=precision, guard=guard
-        )
+            vae, optimizer, loss, prior, fixed_x, data.labels[:32].to(device),
+            seed=c["seed"], precision=precision, guard=guard,
+        )  # fmt: skip
     m, loss_cfg, o = c["model"], c["loss"], c["optimizer"]
     aux = m.get("aux_classifier", 0)  # the cGAN's AC-GAN loss weight
     g, d = networks
@@ -123,9 +127,9 @@ def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
 def _networks(c: dict, data: ImageSet, sizes: dict):
     """The VAE, or (G, D), of c's family and architecture for data's images."""
     family, arch, m = c["model"]["name"], c["arch"]["name"], c["model"]
-    if family == "vae":
-        return make_vae(arch, data.image_shape, m["latent_dim"], m["activation"], **sizes)
-    classes = data.num_classes if family == "cgan" else 0
+    classes = data.num_classes if family in CONDITIONAL else 0
+    if family in VAES:
+        return make_vae(arch, data.image_shape, m["latent_dim"], m["activation"], classes, **sizes)
     return make_gan(
         arch,
         data.image_shape,
@@ -136,6 +140,17 @@ def _networks(c: dict, data: ImageSet, sizes: dict):
         spectral_norm=m["spectral_norm"],
         **sizes,
     )
+
+
+def check_classes(c: dict, data: ImageSet) -> None:
+    """A conditional model needs labelled images (CelebA and a flat image folder have one class)."""
+    family = c["model"]["name"]
+    if family in CONDITIONAL and data.num_classes < 2:
+        raise ConfigError(
+            f"model={family} needs images with class labels; data={c['data']['name']} has one "
+            f"class: choose model={family[1:]}, or data with classes (image_folder: a subfolder "
+            "per class)"
+        )
 
 
 def make_loader(c: dict, data: ImageSet, device, ranks: distributed.Ranks) -> ResidentLoader:
@@ -174,6 +189,7 @@ def make_trainer(
     # an unreachable tracker stops the run here, before the data is read or anything trains
     tracked = ranks.main and c["tracking"]["name"] != "none"
     tracker = make_tracker(c["tracking"], c, group, sweep) if tracked else None
+    check_classes(c, make_data(c))  # before the evaluator: a classifier of no classes
     device = make_device(c["device"]["name"])
     if ranks.active and device.type == "cuda":
         device = torch.device("cuda", ranks.local_rank)  # one GPU per process
@@ -208,7 +224,7 @@ def make_trainer(
 def make_health(c: dict) -> HealthWatch | None:
     """The D-has-won watch for GAN losses whose D loss bottoms out at a floor (not wgan_gp)."""
     loss = c["loss"]
-    if c["model"]["name"] == "vae" or loss["name"] == "wgan_gp":
+    if c["model"]["name"] in VAES or loss["name"] == "wgan_gp":
         return None
     h = c["model"]["health"]
     if h["window"] is None:

@@ -44,7 +44,7 @@ def validate(c: dict) -> None:
         ) from None
 
 
-TOP = ("seed", "resume", "resume_sweep", "objective", "threads")  # conf/config.yaml's own keys
+TOP = ("recipe", "seed", "resume", "resume_sweep", "objective", "threads")  # config.yaml's
 DECLARED = {  # group -> the file under conf/ that declares its keys, from the group's name
     "data": "data/{}.yaml",
     "arch": "arch/{}.yaml",
@@ -180,7 +180,7 @@ def check_eval(e: dict) -> None:
 
 def training_scalars(family: str) -> tuple[str, ...]:
     """The scalars a run of the family logs while it trains (its result holds the last ones)."""
-    if family == "vae":
+    if family in ("vae", "cvae"):
         return ("loss", "recon", "kl", "neg_elbo")
     return ("d_loss", "g_loss", "d_real", "d_fake")
 

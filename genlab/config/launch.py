@@ -14,6 +14,7 @@ import torch
 from omegaconf import DictConfig
 
 from genlab.config.build import make_trainer
+from genlab.config.recipes import announce
 from genlab.config.resume import launched_with, resumed_config
 from genlab.config.upgrade import upgrade
 from genlab.errors import CheckpointError, first_line
@@ -92,6 +93,8 @@ def open_run(
         trainer = build(cfg)  # the job's own command line
         state = load_checkpoint(trainer.checkpoint_path)
     else:
+        if not ranks or ranks.main:
+            announce(cfg)  # a misnamed recipe stops here; no recipe is said once
         return build(cfg)
     _load(trainer, state)
     if trainer.done:

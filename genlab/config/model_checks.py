@@ -7,15 +7,23 @@ from __future__ import annotations
 from genlab.config.values import one_of, positive
 from genlab.errors import ConfigError
 
-MODELS = ("vae", "gan", "cgan")
+MODELS = ("vae", "cvae", "gan", "cgan")
+VAES = ("vae", "cvae")  # trained on the ELBO
+CONDITIONAL = ("cvae", "cgan")  # given the class: need labelled data
 GAN_KEYS = ("name", "latent_dim", "g_steps", "d_steps", "ema", "spectral_norm", "minibatch_std",
             "health")  # fmt: skip
 MODEL_KEYS = {  # what conf/model/<family>.yaml declares under `model:` (a test keeps them equal)
     "vae": ("name", "latent_dim", "activation"),
+    "cvae": ("name", "latent_dim", "activation"),
     "gan": GAN_KEYS,
     "cgan": (*GAN_KEYS, "aux_classifier"),
 }
-OPTIMIZER_KEYS = {"vae": (), "gan": ("lr_d",), "cgan": ("lr_d",)}  # beyond conf/optimizer/'s
+OPTIMIZER_KEYS = {
+    "vae": (),
+    "cvae": (),
+    "gan": ("lr_d",),
+    "cgan": ("lr_d",),
+}  # beyond conf/optimizer/'s
 VAE_LOSS_KEYS = ("beta", "recon_weight", "pixel_mean", "binarize", "sigma")
 
 
@@ -44,7 +52,7 @@ def check_model(c: dict) -> None:
                 )
     positive("model.latent_dim", c["model"]["latent_dim"])
     check_loss(c)
-    if family == "vae":
+    if family in VAES:
         _check_vae(c)
     else:
         _check_gan(c)
@@ -55,13 +63,13 @@ def check_loss(c: dict) -> None:
     from genlab.losses import GAN_LOSSES, VAE_LOSSES  # (the key tables above need no torch)
 
     family, loss = c["model"]["name"], c["loss"]
-    losses = VAE_LOSSES if family == "vae" else tuple(GAN_LOSSES)
+    losses = VAE_LOSSES if family in VAES else tuple(GAN_LOSSES)
     if loss["name"] not in losses:
         raise ConfigError(
             f"model={family} cannot train with loss={loss['name']}; "
             f"with model={family} choose loss from {', '.join(losses)}"
         )
-    keys = VAE_LOSS_KEYS if family == "vae" else ("label_smoothing", "gp_weight")
+    keys = VAE_LOSS_KEYS if family in VAES else ("label_smoothing", "gp_weight")
     extra = sorted(set(loss) - {"name", *keys})
     if extra:
         raise ConfigError(
@@ -73,12 +81,12 @@ def check_loss(c: dict) -> None:
 def _check_vae(c: dict) -> None:
     from genlab.models import ACTIVATIONS
 
-    loss, prior = c["loss"], c["prior"]["name"]
+    loss, prior, family = c["loss"], c["prior"]["name"], c["model"]["name"]
     one_of("model.activation", c["model"]["activation"], ACTIVATIONS)
     if prior != "normal":
         raise ConfigError(
-            f"model=vae cannot use prior={prior}: its analytic KL assumes N(0, I); "
-            "with model=vae choose prior=normal"
+            f"model={family} cannot use prior={prior}: its KL term is to N(0, I) (a Gaussian "
+            f"q(z|x) has no finite KL to a uniform prior); with model={family} choose prior=normal"
         )
     positive("loss.beta", loss["beta"], float, zero_ok=True)
     positive("loss.recon_weight", loss["recon_weight"], float)

@@ -20,7 +20,7 @@ def upgrade(saved: dict) -> dict:
     if not all(isinstance(g, dict) for g in groups):
         return c
     t, m, o, d = groups
-    gan = m.get("name") != "vae"
+    gan = m.get("name") not in ("vae", "cvae")
     for key in ("g_steps", "d_steps", "health"):
         value = t.pop(key, None)
         if gan and value is not None:
@@ -37,4 +37,5 @@ def upgrade(saved: dict) -> dict:
         if value == "auto":
             d[key] = visible_device(key)
     c.setdefault("tracking", {"name": "none"})  # before 0.3: no tracker
+    c.setdefault("recipe", "unrecorded")  # before recipes per data set: unnamed
     return c

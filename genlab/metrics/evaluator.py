@@ -4,7 +4,7 @@ Every family: FID, KID, precision/recall and the classifier score of n generated
 test images, in the feature space of the data set's classifier (or Inception-v3's, as an option;
 the two give numbers on different scales that must not be compared). A cGAN adds the class
 accuracy of samples drawn with balanced labels; the VAE adds its test negative ELBO, the
-importance-weighted NLL and the reconstruction PSNR.
+importance-weighted NLL and the reconstruction PSNR; the cVAE both (its nats: -log p(x | y)).
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ class Evaluator:
         g = torch.Generator().manual_seed(REFERENCE_SEED)
         picked = torch.randperm(len(test), generator=g)[:n_samples]
         self.real = test.images[picked]  # uint8 (N, C, H, W)
+        self.real_labels = test.labels[picked]  # a cVAE's likelihood is of p(x | y)
         self.n_samples = len(self.real)  # n generated vs n real: capped at the test split
         net = network.id if network is not None else None
         in_classifier = fid_backbone == "classifier"
@@ -168,4 +169,6 @@ class Evaluator:
         """A VAE step's test likelihood (nats) and PSNR; {} for the GANs."""
         if not isinstance(step, LikelihoodStep):
             return {}
-        return vae_test_metrics(step.vae, self.real, step.loss, self.iw_samples, self.batch_size)
+        return vae_test_metrics(
+            step.vae, self.real, step.loss, self.iw_samples, self.batch_size, self.real_labels
+        )

@@ -18,12 +18,16 @@ from genlab.models.vae import VAE
 
 
 @torch.no_grad()
-def vae_bounds(vae: VAE, x: torch.Tensor, loss: VAELoss, k: int) -> dict[str, torch.Tensor]:
-    """Per image (B,): neg_elbo (K-sample reconstruction + analytic KL) and iw_nll (K samples)."""
-    mu, logvar = vae.encode(x)  # (B, D)
+def vae_bounds(
+    vae: VAE, x: torch.Tensor, loss: VAELoss, k: int, y: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
+    """Per image (B,): neg_elbo (K-sample reconstruction + analytic KL) and iw_nll (K samples).
+    y: a conditional VAE's class ids; then both bound -log p(x | y)."""
+    mu, logvar = vae.encode(x, y)  # (B, D)
     std = torch.exp(0.5 * logvar)
     z = mu + std * torch.randn(k, *mu.shape, device=x.device)  # (K, B, D)
-    logits = vae.decode(z.flatten(0, 1))  # (K * B, C, H, W)
+    y_k = y.repeat(k) if y is not None else None  # z.flatten(0, 1) is K blocks of the B images
+    logits = vae.decode(z.flatten(0, 1), y_k)  # (K * B, C, H, W)
     x_k = x.expand(k, *x.shape).flatten(0, 1)
     log_px_z = -loss.nll(logits, x_k).view(k, -1)  # (K, B)
     log_pz = Normal(0.0, 1.0).log_prob(z).sum(-1)  # the training objective's prior: N(0, I)
@@ -37,9 +41,10 @@ def vae_bounds(vae: VAE, x: torch.Tensor, loss: VAELoss, k: int) -> dict[str, to
 
 @torch.no_grad()
 def vae_test_metrics(
-    vae: VAE, images: torch.Tensor, loss: VAELoss, k: int, batch_size: int
+    vae: VAE, images: torch.Tensor, loss: VAELoss, k: int, batch_size: int, labels=None
 ) -> dict[str, float]:
-    """Mean over uint8 test images (N, C, H, W): neg_elbo, iw_nll (nats) and recon PSNR (dB).
+    """Mean over uint8 test images (N, C, H, W): neg_elbo, iw_nll (nats) and recon PSNR (dB);
+    labels: the images' (N,) class ids, for a conditional VAE (its bounds are of p(x | y)).
     Sums stay on the model's device: one host sync at the end, not three per batch."""
     device = next(vae.parameters()).device
     per_image = max(1, batch_size // k)  # K decodes per image: keep K * B near batch_size
@@ -50,8 +55,9 @@ def vae_test_metrics(
         if loss.binarize:
             x = torch.bernoulli(x, generator=g)
         x = x.to(device)
-        bounds = vae_bounds(vae, x, loss, k)
-        mean = loss.mean(vae.decode(vae.encode(x)[0]))  # reconstruction at z = mu
+        y = labels[i : i + per_image].to(device) if vae.num_classes else None
+        bounds = vae_bounds(vae, x, loss, k, y)
+        mean = loss.mean(vae.decode(vae.encode(x, y)[0], y))  # reconstruction at z = mu
         psnr = peak_signal_noise_ratio(mean, x, data_range=1.0, reduction="none", dim=(1, 2, 3))
         totals += torch.stack([bounds["neg_elbo"].sum(), bounds["iw_nll"].sum(), psnr.sum()])
     neg_elbo, iw_nll, psnr = (totals / len(images)).tolist()

@@ -11,6 +11,7 @@ METRICS = (  # every name _measure can return
 
 HEADLINE = {  # what a run prints as it ends, per family
     "vae": ("neg_elbo", "iw_nll", "fid"),
+    "cvae": ("class_accuracy", "neg_elbo", "iw_nll", "fid"),
     "gan": ("fid", "recall", "precision", "min_class_share"),
     "cgan": ("class_accuracy", "fid", "recall"),
 }
@@ -33,5 +34,6 @@ def higher_is_better(name: str) -> bool:
 
 def metrics_of(family: str) -> tuple[str, ...]:
     """The metric names a model family's evaluation returns (data with one class: fewer)."""
-    extra = {"vae": ("neg_elbo", "iw_nll", "psnr"), "cgan": ("class_accuracy",), "gan": ()}
+    vae = ("neg_elbo", "iw_nll", "psnr")
+    extra = {"vae": vae, "cvae": ("class_accuracy", *vae), "cgan": ("class_accuracy",), "gan": ()}
     return (*METRICS[:6], "min_class_share", *extra[family])

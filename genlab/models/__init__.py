@@ -1,4 +1,4 @@
-"""Network factories: a family (vae / gan / cgan) and an architecture (mlp / cnn) by name."""
+"""Network factories: a family (vae / cvae / gan / cgan) and an architecture (mlp / cnn) by name."""
 
 from __future__ import annotations
 
@@ -43,13 +43,16 @@ def make_decoder(arch: str, in_dim: int, image_shape, batchnorm: bool, act, **si
     raise ValueError(f"unsupported arch {arch}")
 
 
-def make_vae(arch: str, image_shape, latent_dim: int, activation: str = "relu", **sizes) -> VAE:
+def make_vae(
+    arch: str, image_shape, latent_dim: int, activation: str = "relu", num_classes: int = 0, **sizes
+) -> VAE:
     """sizes: hidden and layers (mlp) or channels, blocks and fc (cnn), as in arch/<arch>.yaml;
-    activation: one of ACTIVATIONS, in the encoder and the decoder."""
+    activation: one of ACTIVATIONS, in the encoder and the decoder; num_classes > 0: the
+    conditional VAE, both sides given the class."""
     act = ACTIVATIONS[activation]
     encoder = make_encoder(arch, image_shape, act, **sizes)
-    decoder = make_decoder(arch, latent_dim, image_shape, False, act, **sizes)
-    return VAE(encoder, decoder, latent_dim)
+    decoder = make_decoder(arch, latent_dim + num_classes, image_shape, False, act, **sizes)
+    return VAE(encoder, decoder, latent_dim, num_classes)
 
 
 def make_gan(

@@ -17,8 +17,8 @@ def sample_request(
     step: Step, n, labels=None, seed=0, image_shape=None, key: str = "label"
 ) -> torch.Tensor | None:
     """Checks a request for n images, as `genlab sample` and the Python API both take it, and
-    returns the class ids to draw: a cGAN's labels (one id for all, one per image, or None:
-    balanced); None for a model without classes. Bad values are one line, before any work."""
+    returns the class ids to draw: a cGAN's or cVAE's labels (one id for all, one per image, or
+    None: balanced); None for a model without classes. Bad values are one line, before any work."""
     if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
         raise ConfigError(f"n={n!r} is not allowed; it must be an integer > 0")
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
@@ -33,7 +33,7 @@ def sample_request(
     classes = step.num_classes
     if not classes:
         if labels is not None:
-            raise ConfigError(f"{key}={labels!r} needs a cGAN run; this run has no classes")
+            raise ConfigError(f"{key}={labels!r} needs a cGAN or cVAE run; this run has no classes")
         return None
     if labels is None:
         return balanced_labels(n, classes)
@@ -89,7 +89,7 @@ def sample(step: Step, n: int, labels=None, seed: int = 0, batch_size: int = 500
 @torch.no_grad()
 def interpolation(step: Step, rows: int = 8, steps: int = 10, seed: int = 0) -> torch.Tensor:
     """rows x steps images in [0, 1]: each row walks linearly from one prior draw to another
-    (a cGAN keeps the class of the row fixed: row r is class r mod C)."""
+    (a cGAN or cVAE keeps the class of the row fixed: row r is class r mod C)."""
     g = torch.Generator().manual_seed(seed)
     latent, device = step.latent_dim, step.fixed_z.device
     ends = step.prior.sample(2 * rows, latent, generator=g).view(2, rows, 1, latent)

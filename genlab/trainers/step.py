@@ -1,6 +1,6 @@
 """What a model family's training step offers. The loop (trainer.py) trains one, the evaluator
 (metrics/evaluator.py) measures one, sampling (sampling.py) and the Python API draw from one.
-VAEStep (vae_step.py) and GANStep (gan_step.py, the cGAN too) are the two kinds.
+VAEStep (vae_step.py, the cVAE too) and GANStep (gan_step.py, the cGAN too) are the two kinds.
 
 A step owns its networks and optimisers; everything about epochs, logging and checkpoints is the
 loop's. It never reads config: config/build.py hands it plain arguments.
@@ -25,8 +25,8 @@ Grids = dict[str, tuple[torch.Tensor, int]]  # name -> (images in [0, 1], (N, C,
 
 
 class Step(Protocol):
-    family: str  # "vae", "gan" or "cgan"
-    num_classes: int  # > 0: samples take class ids (the cGAN)
+    family: str  # "vae", "cvae", "gan" or "cgan"
+    num_classes: int  # > 0: samples take class ids (the cVAE, the cGAN)
     latent_dim: int
     image_shape: tuple[int, int, int]  # (C, H, W) of what it draws
     prior: Prior  # p(z): what sample() draws from
@@ -41,7 +41,7 @@ class Step(Protocol):
         ...
 
     def sample(self, n: int, labels=None, generator=None) -> torch.Tensor:
-        """n images in [0, 1] with z ~ prior (a cGAN: of the given classes, else balanced)."""
+        """n images in [0, 1] with z ~ prior (cVAE, cGAN: of the given classes, else balanced)."""
         ...
 
     def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:

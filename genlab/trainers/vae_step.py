@@ -1,4 +1,5 @@
-"""The VAE step: one gradient step on the (weighted) negative ELBO."""
+"""The VAE step: one gradient step on the (weighted) negative ELBO (the conditional VAE: the
+same step, the class given to the encoder and the decoder)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,7 @@ from genlab.trainers.step import Grids, load_networks_state, networks_state
 
 
 class VAEStep:
-    """A Step (trainers/step.py) for model=vae."""
-
-    family = "vae"
-    num_classes = 0
+    """A Step (trainers/step.py) for model=vae, and model=cvae when the VAE has classes."""
 
     def __init__(
         self,
@@ -26,6 +24,7 @@ class VAEStep:
         loss: VAELoss,
         prior: Prior,
         fixed_x: torch.Tensor,
+        fixed_y: torch.Tensor,
         *,
         seed: int,
         precision: Precision,
@@ -36,19 +35,24 @@ class VAEStep:
         self.noise = Prior("normal")  # eps of the reparameterisation z = mu + sigma * eps
         self.networks = {"vae": vae}
         self.optimizers = {"vae": optimizer}
-        self.latent_dim = vae.latent_dim
+        self.latent_dim, self.num_classes = vae.latent_dim, vae.num_classes
+        self.family = "cvae" if self.num_classes else "vae"
         self.image_shape = tuple(fixed_x.shape[1:])
         g = torch.Generator().manual_seed(seed)
         device = fixed_x.device
-        self.fixed_z = prior.sample(64, vae.latent_dim, generator=g).to(device)  # for sample grids
-        self.fixed_x = fixed_x[:32]  # for reconstruction grids
+        n = self.num_classes
+        # sample grids: 8 x 8; a cVAE's 10 x 10 for 10 classes, row k of class k (the cGAN's)
+        self.fixed_y = torch.arange(n).repeat_interleave(10).to(device) if n else None
+        self.grid_rows = 10 if n else 8
+        self.fixed_z = prior.sample(10 * n or 64, vae.latent_dim, generator=g).to(device)
+        self.fixed_x, self.fixed_x_labels = fixed_x[:32], fixed_y[:32]  # reconstruction grids
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         if self.loss.binarize:
             x = torch.bernoulli(x)
         eps = self.noise.sample(x.shape[0], self.latent_dim, device=x.device)
         with self.precision.autocast():
-            logits, mu, logvar = self.vae(x, eps)
+            logits, mu, logvar = self.vae(x, eps, y if self.num_classes else None)
         terms = self.loss(logits.float(), x, mu.float(), logvar.float())  # the loss in float32
         if self.guard(terms):  # every term finite (nan_policy=skip: else no update)
             self.precision.update(terms["loss"], self.optimizer)
@@ -68,28 +72,32 @@ class VAEStep:
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
-        """Latents (N, D) -> images in [0, 1]: the decoder's mean images."""
-        return self.loss.mean(self.vae.decode(z))
+        """Latents (N, D) (and a cVAE's class ids) -> images in [0, 1]: the decoder's means."""
+        labels = labels.to(z.device) if self.num_classes else None
+        return self.loss.mean(self.vae.decode(z, labels))
 
     @torch.no_grad()
     def sample(self, n: int, labels=None, generator=None) -> torch.Tensor:
-        """n images in [0, 1] at z ~ prior."""
+        """n images in [0, 1] at z ~ prior; a cVAE takes labels (default: balanced)."""
         z = self.prior.sample(n, self.vae.latent_dim, generator=generator)
-        return self.decode(z.to(self.fixed_z.device))
+        if self.num_classes and labels is None:
+            labels = torch.arange(n) % self.num_classes
+        return self.decode(z.to(self.fixed_z.device), labels)
 
     @torch.no_grad()
     def grids(self) -> Grids:
         was_training = self.vae.training
         self.vae.eval()
-        out = {"samples": (self.decode(self.fixed_z), 8)}
+        out = {"samples": (self.decode(self.fixed_z, self.fixed_y), self.grid_rows)}
         if len(self.fixed_x):  # (a run loaded for sampling keeps no inputs)
             cols = min(8, len(self.fixed_x))  # 4 x 8 inputs; fewer for a data set under 32 images
             x = self.fixed_x[: len(self.fixed_x) // cols * cols]
-            recon = self.decode(self.vae.encode(x)[0])
+            y = self.fixed_x_labels[: len(x)] if self.num_classes else None
+            recon = self.decode(self.vae.encode(x, y)[0], y)
             shape = (-1, cols, *x.shape[1:])
             pairs = torch.stack([x.view(shape), recon.view(shape)], dim=1)
             out["reconstructions"] = (pairs.flatten(0, 2), cols)  # rows: inputs, reconstructions
-        if self.vae.latent_dim == 2:
+        if self.vae.latent_dim == 2 and not self.num_classes:
             out["manifold"] = (self._manifold(20), 20)
         self.vae.train(was_training)
         return out
