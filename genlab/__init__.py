@@ -1,4 +1,4 @@
-"""genlab: a config-driven experiment runner for generative image models (VAE, GAN, cGAN).
+"""genlab: a config-driven experiment runner for generative image models (VAE, cVAE, GAN, cGAN).
 
 Command line: `genlab train model=cgan arch=cnn` (`genlab --help`). Python:
 

@@ -156,7 +156,7 @@ class Run:
 
     def sample(self, n: int, labels=None, seed: int = 0, uint8: bool = False):
         """n images: a float tensor (N, C, H, W) in [0, 1], or (uint8=True) a numpy uint8 array
-        (N, H, W) or (N, H, W, C). A cGAN takes labels (an int, or one per image; default:
+        (N, H, W) or (N, H, W, C). A cGAN or cVAE takes labels (an int, or one per image; default:
         balanced over the classes)."""
         labels = sample_request(self._step, n, labels, seed, self._step.image_shape, "labels")
         images = sample(self._step, n, labels, seed=seed)  # uint8 (N, C, H, W)
@@ -166,13 +166,13 @@ class Run:
         return hwc[..., 0] if hwc.shape[-1] == 1 else hwc
 
     def grid(self, n: int = 100, seed: int = 0) -> Image.Image:
-        """n samples as one image, 10 per row (a cGAN with 10 classes: row k is class k)."""
+        """n samples as one image, 10 per row (a cGAN or cVAE with 10 classes: row k is class k)."""
         classes = self._step.num_classes
         labels = torch.arange(classes).repeat_interleave(n // classes) if classes else None
         return _image(self.sample(n, labels, seed=seed), nrow=n // classes if classes else 10)
 
     def interpolation(self, rows: int = 8, steps: int = 10, seed: int = 0) -> Image.Image:
-        """Each row walks linearly between two prior draws (a cGAN keeps row r's class)."""
+        """Each row walks linearly between two prior draws (a cGAN or cVAE keeps row r's class)."""
         return _image(interpolation(self._step, rows, steps, seed), nrow=steps)
 
     def evaluate(self, write: bool = True, force: bool = False, **settings) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """Sample a finished run: `python -m genlab.sample run=RUN_DIR n=10000 out=FILE.npz`.
 
 Writes FILE.npz with `images` (uint8, (N, H, W) for one channel, else (N, H, W, C)) and, for a
-cGAN, `labels` (int64 class ids: balanced, or all `label=K`); beside it FILE.png (the first 100
+cGAN or cVAE, `labels` (int64 class ids: balanced, or all `label=K`); beside it FILE.png (the first 100
 images) and FILE_interpolation.png (rows walk linearly between two prior draws).
 """
 
@@ -22,7 +22,7 @@ class Args:
     run: str = arg("???", "a run directory (holding checkpoints/last.pt)")
     n: int = arg(10000, "images to generate")
     out: str | None = arg(None, ".npz path; null: <run>/samples.npz")
-    label: int | None = arg(None, "cGAN: every image of this class; null: balanced")
+    label: int | None = arg(None, "cGAN, cVAE: every image of this class; null: balanced")
     seed: int = arg(0, "seeds the latent draws")
     device: str = arg("auto", "auto | cpu | cuda")
 
