@@ -62,7 +62,7 @@ def test_evaluate_measures_again_and_rewrites_metrics_json(in_tmp):
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["model=foo"], "model=foo is not known; choose one of cgan, gan, vae"),
+        (["model=foo"], "model=foo is not known; choose one of cgan, cvae, gan, vae"),
         (["trainer.foo=1"], "trainer.foo=1: trainer has no key foo; known keys: epochs"),
         (["optimizer.lr=0"], "optimizer.lr=0 is not allowed; it must be a number > 0"),
         (["experiment=nope"], "experiment=nope is not known; choose one of celeba_vae"),
@@ -98,7 +98,7 @@ def test_genlab_help_lists_every_command_and_each_answers_help():
         helped = genlab_cli(name, "--help")
         assert helped.returncode == 0 and helped.stdout.startswith("usage: genlab " + name)
     train = genlab_cli("train", "--help")
-    assert train.returncode == 0 and "train a VAE, GAN or cGAN" in train.stdout
-    assert "model: cgan, gan, vae" in train.stdout and "powered by Hydra" not in train.stdout
+    assert train.returncode == 0 and "train a VAE, cVAE, GAN or cGAN" in train.stdout
+    assert "model: cgan, cvae, gan, vae" in train.stdout and "powered by Hydra" not in train.stdout
     unknown = genlab_cli("fly")
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: fly is not a genlab")

@@ -18,7 +18,7 @@ TINY_CLI = ["data=synthetic", "data.size=16", "device=cpu", "trainer.progress=fa
 
 # (command line, the line it must print after "error: ")
 BAD = [
-    (["model=foo"], "model=foo is not known; choose one of cgan, gan, vae"),
+    (["model=foo"], "model=foo is not known; choose one of cgan, cvae, gan, vae"),
     (["arch=transformer"], "arch=transformer is not known; choose one of cnn, mlp"),
     (["device=tpu"], "device=tpu is not known; choose one of auto, cpu, cuda"),
     (["data=cifar"], "data=cifar is not known; choose one of "),
@@ -87,7 +87,7 @@ def call_cli(args, capsys, monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["model=foo"], "error: model=foo is not known; choose one of cgan, gan, vae"),
+        (["model=foo"], "error: model=foo is not known; choose one of cgan, cvae, gan, vae"),
         (["trainer.foo=1"], "error: trainer.foo=1: trainer has no key foo; known keys: epochs"),
         (["optimizer.lr=0"], "error: optimizer.lr=0 is not allowed; it must be a number > 0"),
         (["experiment=nope"], "error: experiment=nope is not known; choose one of "),
@@ -165,7 +165,7 @@ def test_corrupt_data_file_is_named(tmp_path, damage):
 def test_command_line_error_is_one_line(run_cli):
     result = run_cli(*TINY_CLI, "model=foo")
     assert result.returncode == 2
-    assert result.stderr == "error: model=foo is not known; choose one of cgan, gan, vae\n"
+    assert result.stderr == "error: model=foo is not known; choose one of cgan, cvae, gan, vae\n"
 
 
 def test_hydra_full_error_gives_the_traceback(monkeypatch, tmp_path):

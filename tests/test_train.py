@@ -8,6 +8,7 @@ from genlab.config.build import make_trainer
 
 EXPECTED = {
     "vae": {"train/recon", "train/kl", "train/neg_elbo", "train/loss"},
+    "cvae": {"train/recon", "train/kl", "train/neg_elbo", "train/loss"},
     "gan": {"train/d_loss", "train/g_loss", "train/d_real", "train/d_fake"},
     "cgan": {"train/d_loss", "train/g_loss", "train/d_real", "train/d_fake"},
 }
@@ -20,7 +21,7 @@ def events(run_dir):
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
-@pytest.mark.parametrize("model", ["vae", "gan", "cgan"])
+@pytest.mark.parametrize("model", ["vae", "cvae", "gan", "cgan"])
 def test_every_model_and_arch_trains_and_logs(compose_cfg, tmp_path, model, arch):
     cfg = compose_cfg(
         f"model={model}", f"arch={arch}", "arch.hidden=32" if arch == "mlp" else "arch.channels=8"
