@@ -1,8 +1,8 @@
 """Sample a finished run: `python -m genlab.sample run=RUN_DIR n=10000 out=FILE.npz`.
 
 Writes FILE.npz with `images` (uint8, (N, H, W) for one channel, else (N, H, W, C)) and, for a
-cGAN or cVAE, `labels` (int64 class ids: balanced, or all `label=K`); beside it FILE.png (the first 100
-images) and FILE_interpolation.png (rows walk linearly between two prior draws).
+cGAN or cVAE, `labels` (int64 class ids: balanced, or all `label=K`); beside it FILE.png (the
+first 100 images) and FILE_interpolation.png (rows walk linearly between two prior draws).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 
-from genlab.config.model_checks import check_model
+from genlab.config.model_checks import VAES, check_model
 from genlab.config.values import finite_everywhere, one_of, positive
 from genlab.data import DATASETS
 from genlab.errors import ConfigError
@@ -180,7 +180,7 @@ def check_eval(e: dict) -> None:
 
 def training_scalars(family: str) -> tuple[str, ...]:
     """The scalars a run of the family logs while it trains (its result holds the last ones)."""
-    if family in ("vae", "cvae"):
+    if family in VAES:
         return ("loss", "recon", "kl", "neg_elbo")
     return ("d_loss", "g_loss", "d_real", "d_fake")
 
