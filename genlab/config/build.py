@@ -79,8 +79,6 @@ def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
     prior = Prior(p["name"], p.get("low"), p.get("high"))
     try:
         networks = _networks(c, data, sizes)
-    except ConfigError:
-        raise
     except ValueError as e:  # images the architecture cannot take
         raise ConfigError(f"arch={arch} cannot take data={c['data']['name']}: {e}") from None
     if family in VAES:

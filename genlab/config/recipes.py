@@ -42,11 +42,10 @@ def no_recipe_note(c: dict, recipes: Path = RECIPES) -> str | None:
     if c.get("recipe", NONE) != NONE or (recipes / data / f"{model}_{arch}.yaml").is_file():
         return None
     others = tuned_on(model, arch, recipes)
-    pick = f"recipe={others[0]}/{model}_{arch}" if others else ""
-    use = f"; to use another data set's on purpose: {pick}" if others else ""
+    use = f"; to use another data set's on purpose: recipe={others[0]}/{model}_{arch}"
     return (
         f"no recipe is tuned for model={model} arch={arch} on data={data}: the textbook model "
-        f"trains (conf/model/{model}.yaml and the command line){use}"
+        f"trains (conf/model/{model}.yaml and the command line){use if others else ''}"
     )
 
 
