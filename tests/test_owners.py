@@ -6,6 +6,7 @@ work shared on first use (a data set's classifier) is done once."""
 import functools
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ from genlab import sample
 from genlab.reporting.jobs import load_job
 from genlab.runs.directory import LOCK, owning
 from genlab.storage.atomic import write_atomic
-from genlab.storage.lock import FileLock
+from genlab.storage.lock import FileLock, owner_file
 from genlab.train import cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,12 +85,24 @@ def test_the_lock_of_a_killed_owner_is_taken_over_and_its_run_shows_as_killed(fi
     assert proc.stdout.readline().strip() == "held"
     status = (finished / "status.json").read_text()
     (finished / "status.json").write_text(status.replace('"finished"', '"running"'))
-    proc.send_signal(signal.SIGKILL)  # dies holding it: its name stays in the lock file
+    proc.send_signal(signal.SIGKILL)  # dies holding it: its name stays beside the lock
     proc.wait()
-    assert str(proc.pid) in (finished / LOCK).read_text()
+    assert str(proc.pid) in owner_file(finished / LOCK).read_text()
     assert load_job(finished).status == "killed"  # "running", with no process behind it
     with owning(finished):
         pass  # the kernel freed the dead owner's lock
+
+
+def test_a_dead_owners_pid_given_to_a_live_process_does_not_read_as_running(finished):
+    """The lock is asked, not the pid: here the name left behind is this (live) process's."""
+    status = (finished / "status.json").read_text()
+    (finished / "status.json").write_text(status.replace('"finished"', '"running"'))
+    (finished / LOCK).touch()
+    me = f'{{"pid": {os.getpid()}, "host": "{socket.gethostname()}", "since": "2026-01-01"}}'
+    owner_file(finished / LOCK).write_text(me)
+    assert load_job(finished).status == "killed"
+    with owning(finished):  # and a resume may take it at once
+        assert load_job(finished).status == "running"
 
 
 def test_the_api_resuming_a_finished_run_leaves_it_byte_identical(finished):

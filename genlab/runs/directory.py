@@ -4,14 +4,12 @@ owns it while it does (`owning`), and a refused command leaves the run it names 
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 from contextlib import contextmanager
 from pathlib import Path
 
 from genlab.errors import ConfigError
-from genlab.storage.lock import FileLock
+from genlab.storage.lock import OWNER_SUFFIX, FileLock, held
 
 MARKS = ("status.json", "checkpoints", ".hydra", "metrics.json")  # what a run leaves behind
 
@@ -70,9 +68,9 @@ def _missing(folder: Path) -> list[Path]:
 
 def _tidy(made: list[Path]) -> None:
     """A refused command leaves no trace: the folders it made, if they hold only the lock."""
-    if not made or set(os.listdir(made[0])) != {LOCK}:
+    if not made or not set(os.listdir(made[0])) <= {LOCK, LOCK + OWNER_SUFFIX}:
         return
-    (made[0] / LOCK).unlink()
+    (made[0] / LOCK).unlink(missing_ok=True)  # (gone already where filelock removes it)
     for folder in made:
         try:
             folder.rmdir()  # only when empty
@@ -80,7 +78,16 @@ def _tidy(made: list[Path]) -> None:
             return
 
 
-RECORDS = ("checkpoints", ".hydra", "images", "metrics.json", "status.json", "error.txt", LOCK)
+RECORDS = (
+    "checkpoints",
+    ".hydra",
+    "images",
+    "metrics.json",
+    "status.json",
+    "error.txt",
+    LOCK,
+    LOCK + OWNER_SUFFIX,
+)
 
 
 def run_record(path: Path) -> Path | None:
@@ -96,21 +103,6 @@ def run_record(path: Path) -> Path | None:
 
 
 def runs_now(run_dir: Path) -> bool:
-    """Whether a process owns run_dir now, as far as this machine can tell: its lock names a
-    process of this host that is alive, or a process of another host (which cannot be asked)."""
-    path = Path(run_dir) / LOCK
-    try:
-        me = json.loads(path.read_text() or "{}")
-    except (OSError, ValueError):
-        return False
-    if not isinstance(me, dict) or "pid" not in me:
-        return False  # released (or never taken): nobody writes it
-    if me.get("host") != socket.gethostname():
-        return True
-    try:
-        os.kill(int(me["pid"]), 0)
-    except (ProcessLookupError, ValueError, TypeError):
-        return False
-    except PermissionError:
-        return True  # alive, another user's
-    return True
+    """Whether a process owns run_dir now: its lock is held (asked of the lock, not of a pid a
+    dead owner left behind, which another process may have been given since)."""
+    return held(Path(run_dir) / LOCK)

@@ -1,7 +1,12 @@
-"""One owner at a time: an exclusive lock on a file (`fcntl.flock`), with the owner's pid, host
-and start time written in it for the message of whoever is refused. The kernel drops the lock
+"""One owner at a time: an exclusive lock on a file, taken through `filelock` (flock on Linux and
+macOS, msvcrt's byte lock on Windows), with the owner's pid, host and start time written beside
+it (`<lock>.owner`) for the message of whoever is refused. The operating system drops the lock
 when its process dies, however it dies (SIGKILL included), so a stale lock never blocks anyone:
 the next taker finds it free and writes its own name over the dead owner's.
+
+What filelock does not cover is written here: naming the owner (Windows forbids reading a
+locked byte range, so the name lives in a file of its own) and asking whether a lock is held
+without waiting for it (`held`).
 
 Run directories are locked while a process writes them (runs/directory.py); work shared by
 several processes on first use (a data set's files, a classifier) is done once, under a lock that
@@ -10,14 +15,18 @@ the others wait for.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import socket
 import time
 from pathlib import Path
 
+import filelock
+
 from genlab.errors import StorageError, storage_error
+from genlab.storage.atomic import write_atomic
+
+OWNER_SUFFIX = ".owner"  # beside the lock file: who holds it
 
 
 class FileLock:
@@ -26,7 +35,7 @@ class FileLock:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._fd: int | None = None
+        self._lock: filelock.BaseFileLock | None = None
 
     def take(self) -> str | None:
         """Takes the lock if it is free; else says who holds it ("pid 12 on host-a since ...")."""
@@ -36,33 +45,33 @@ class FileLock:
         self._acquire(wait=True)
 
     def _acquire(self, wait: bool) -> str | None:
-        if self._fd is not None:
+        if self._lock is not None:
             return None
+        lock = filelock.FileLock(self.path, thread_local=False)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError as e:
-            raise storage_error(e) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+            lock.acquire(timeout=-1 if wait else 0)
+        except filelock.Timeout:
             return owner(self.path)
-        except OSError as e:  # a file system without locks
-            os.close(fd)
-            raise StorageError(f"cannot lock {self.path}: {e.strerror}") from None
+        except OSError as e:  # a read-only folder, a file system without locks
+            raise (
+                storage_error(e)
+                if e.filename
+                else StorageError(f"cannot lock {self.path}: {e.strerror or e}")
+            ) from None
+        self._lock = lock
         me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%F %T")}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(me).encode(), 0)
-        self._fd = fd
+        try:
+            write_atomic(owner_file(self.path), json.dumps(me))
+        except OSError:
+            pass  # only the refusal's message is poorer: "another process"
         return None
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)  # no owner named once it is free
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        if self._lock is not None:
+            owner_file(self.path).unlink(missing_ok=True)  # no owner named once it is free
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> FileLock:
         self.wait()
@@ -72,10 +81,31 @@ class FileLock:
         self.release()
 
 
+def owner_file(path: Path) -> Path:
+    return Path(path).with_name(Path(path).name + OWNER_SUFFIX)
+
+
 def owner(path: Path) -> str:
-    """Who holds the lock at path, as written there: "pid 12 on host-a since 2026-01-01 10:00"."""
+    """Who holds the lock at path, as written beside it: "pid 12 on host-a since 2026-01-01"."""
     try:
-        me = json.loads(Path(path).read_text() or "{}")
+        me = json.loads(owner_file(path).read_text() or "{}")
         return f"pid {me['pid']} on {me['host']} since {me['since']}"
     except (OSError, ValueError, KeyError, TypeError):
         return "another process"
+
+
+def held(path: Path) -> bool:
+    """Whether some process holds the lock at path now: asked of the lock itself, so a dead
+    owner's name left beside it (or its pid, reused by another process) never reads as held."""
+    path = Path(path)
+    if not path.exists():
+        return False  # never taken here, or released
+    probe = filelock.FileLock(path, thread_local=False)
+    try:
+        probe.acquire(timeout=0)
+    except filelock.Timeout:
+        return True
+    except OSError:
+        return False  # cannot lock here (a read-only folder): nobody writes it from here either
+    probe.release()
+    return False
