@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import resource
 import sys
 import time
 from pathlib import Path
@@ -72,12 +71,17 @@ def _reset_peak_rss() -> None:
 
 
 def _rss_kib(field: str) -> float:
-    """VmRSS (now) or VmHWM (peak) in KiB; without /proc, ru_maxrss (the process's peak)."""
+    """VmRSS (now) or VmHWM (peak) in KiB; without /proc, ru_maxrss (the process's peak);
+    NaN where neither exists (Windows has no `resource` module)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(field + ":"):
                 return float(line.split()[1])
     except OSError:
         pass
+    try:
+        import resource
+    except ImportError:
+        return float("nan")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 if sys.platform == "darwin" else float(peak)  # bytes on macOS

@@ -30,9 +30,22 @@ def check_optional_choices(args: list[str]) -> None:
 
 
 def _value(args: list[str], key: str) -> str | None:
-    """The value of the last `key=value` argument (quotes stripped), or None."""
-    values = [a.split("=", 1)[1].strip("'\"") for a in args if a.startswith(f"{key}=")]
-    return values[-1] if values else None
+    """The value of the last `key=value` argument as Hydra reads it (quotes and their escapes
+    undone), or None."""
+    values = [a for a in args if a.startswith(f"{key}=")]
+    return _unquoted(values[-1].split("=", 1)[1]) if values else None
+
+
+def _unquoted(value: str) -> str:
+    """A quoted override value as the string it stands for, as Hydra's parser reads it."""
+    if len(value) < 2 or value[0] not in "'\"" or value[-1] != value[0]:
+        return value
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        return str(OverridesParser.create().parse_override(f"key={value}").value())
+    except Exception:  # Hydra says what is wrong when it composes
+        return value
 
 
 PATHS = ("resume", "resume_sweep", "hydra.run.dir", "hydra.sweep.dir", "data.path", "data.root")
@@ -82,8 +95,11 @@ def single_run_dir(args: list[str]) -> tuple[Path | None, bool]:
 
 
 def _quote_path(arg: str) -> str:
+    """A path as typed (spaces, quotes, a Windows path's backslashes and colon, commas) quoted for
+    Hydra, which would read it as a sweep or fail on it; a value quoted already stays as it is."""
     key, eq, value = arg.partition("=")
-    if eq and key.lstrip("+") in PATHS and " " in value and value[:1] not in "'\"":
+    whole = len(value) > 1 and value[0] in "'\"" and value[-1] == value[0]
+    if eq and key.lstrip("+") in PATHS and not whole:
         return override(key, value)
     return arg
 

@@ -15,7 +15,10 @@ class StopOnSignals:
     SIGUSR2: SLURM's warning before a time limit (hydra_plugins/genlab_launchers requeues the job).
     """
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2)
+    # those the platform has: Windows has no SIGUSR2 (nor SLURM)
+    SIGNALS = tuple(
+        getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGUSR2") if hasattr(signal, n)
+    )
 
     def __init__(self):
         self.signum: int | None = None
