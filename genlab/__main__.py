@@ -20,8 +20,19 @@ COMMANDS = {  # name -> what it does, in one line
 def usage() -> str:
     lines = ["usage: genlab COMMAND [ARGS ...]", "", "commands:"]
     lines += [f"  {name:<11} {what}" for name, what in COMMANDS.items()]
-    lines += ["", "`genlab COMMAND --help` shows a command's arguments."]
+    lines += ["", "`genlab COMMAND --help` shows a command's arguments; `genlab --version`."]
     return "\n".join(lines)
+
+
+def version() -> str:
+    """The installed distribution's version (a source tree that was never installed: unknown)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("genlab")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,6 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
         sys.exit(0 if argv else 2)
+    if argv[0] in ("-V", "--version"):
+        print(f"genlab {version()}")
+        sys.exit(0)
     name, args = argv[0], argv[1:]
     if name not in COMMANDS:
         print(f"error: {name} is not a genlab command; choose one of {', '.join(COMMANDS)}",

@@ -31,7 +31,10 @@ def cgan(tmp_path_factory):
     return where
 
 
-@pytest.mark.parametrize("command", [["--help"], ["sample", "--help"], ["report", "--help"]])
+COMMANDS = ["train", "sample", "evaluate", "report", "classifier", "bench"]
+
+
+@pytest.mark.parametrize("command", [["--help"], *([c, "--help"] for c in COMMANDS)])
 def test_help_prints_without_importing_torch(command):
     done = python(
         "import sys\nfrom genlab.__main__ import main\n"
@@ -52,6 +55,54 @@ def test_ctrl_c_before_a_command_starts_is_one_line():
     done = python("import sys\nsys.argv = ['-m']\nimport genlab\nraise KeyboardInterrupt")
     assert done.returncode == 130 and done.stderr.strip().count("\n") == 0
     assert "interrupted by SIGINT before it started" in done.stderr
+
+
+def test_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    done = python("from genlab.__main__ import main\nmain(['--version'])")
+    assert done.returncode == 0 and done.stdout == f"genlab {version('genlab')}\n"
+
+
+WITHOUT_EXTRAS = (  # a plain install: no launcher, search or tracking plugin
+    "import sys\nfor m in ('hydra_plugins.hydra_submitit_launcher', "
+    "'hydra_plugins.hydra_joblib_launcher', 'hydra_plugins.hydra_ray_launcher', 'optuna', "
+    "'mlflow', 'submitit', 'joblib'):\n    sys.modules[m] = None\n"
+    "from genlab.__main__ import main\nmain(sys.argv[1:])\n"
+)
+
+
+def test_without_extras_a_run_and_a_sweep_train_quietly(tmp_path):
+    args = [*T, "trainer.max_steps=2", "eval.at_end=false"]
+    for extra in ([f"hydra.run.dir={tmp_path / 'run'}"], ["-m", f"hydra.sweep.dir={tmp_path}/sw"]):
+        done = subprocess.run([sys.executable, "-c", WITHOUT_EXTRAS, "train", *extra, *args],
+                              capture_output=True, text=True, cwd=tmp_path,
+                              env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        said = (done.stdout + done.stderr).lower()
+        assert "warning" not in said and "traceback" not in said, said[-2000:]
+
+
+@pytest.mark.parametrize(
+    "ask, extra",
+    [
+        (["-m", "hydra/launcher=local"], "genlab[sweeps]"),
+        (["-m", "hydra/launcher=slurm"], "genlab[sweeps]"),
+        (
+            ["-m", "hydra/sweeper=genlab_optuna", "objective=fid", "optimizer.lr=0.1,0.2"],
+            "genlab[sweeps]",
+        ),
+        (["-m", "hydra/sweeper=optuna_gan", "model=gan", "objective=fid"], "genlab[sweeps]"),
+        (["tracking=mlflow"], "genlab[mlflow]"),
+    ],
+)
+def test_without_extras_asking_for_a_plugin_is_one_line_naming_its_extra(tmp_path, ask, extra):
+    done = subprocess.run([sys.executable, "-c", WITHOUT_EXTRAS, "train", *T, *ask],
+                          capture_output=True, text=True, cwd=tmp_path,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-2000:]
+    assert f"pip install '{extra}'" in done.stderr
+    assert not (tmp_path / "outputs").exists() or ask[0] == "tracking=mlflow"
 
 
 def test_the_slurm_launcher_imports_without_its_plugin():

@@ -55,7 +55,7 @@ def test_a_recipe_applies_to_its_data_set_only(compose_cfg):
 
 
 def test_data_without_a_recipe_says_so_once_and_how_to_use_another(in_tmp, caplog):
-    with caplog.at_level(logging.WARNING, logger="genlab.config.recipes"):
+    with caplog.at_level(logging.INFO, logger="genlab.config.recipes"):
         run = genlab.train("model=gan", "arch.hidden=16", "eval.at_end=false", *T)
     notes = [r.getMessage() for r in caplog.records if r.name == "genlab.config.recipes"]
     assert len(notes) == 1

@@ -47,6 +47,10 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
     previous = signal.signal(signal.SIGTERM, _terminate)  # outside a step too: a clean exit 143
     try:
         check_optional_choices(args)
+        # `genlab train model=gan -m loss=hinge,lsgan`: argparse takes no flag after an override
+        args = [a for a in args if a in ("-m", "--multirun")] + [
+            a for a in args if a not in ("-m", "--multirun")
+        ]
         args = resume_args(args)
         register_plugins()
         if any(a in ("--cfg", "-c") for a in args) and "--resolve" not in args:
@@ -107,16 +111,22 @@ PLUGINS = {  # genlab's Hydra plugins (module: classes), hydra_plugins/ in the r
 
 def register_plugins() -> None:
     """Hands Hydra genlab's plugins: its own scan of hydra_plugins/ misses them in an editable
-    install, which maps packages through an import hook that pkgutil cannot walk."""
+    install, which maps packages through an import hook that pkgutil cannot walk. A plugin whose
+    extra is not installed is abstract (hydra_plugins/genlab_launchers/slurm_launcher.py): it is
+    left out, as Hydra's own scan leaves it out, and asking for it is one line (cli/one_line.py)."""
     import importlib
+    import inspect
 
     from hydra.core.plugins import Plugins
 
     plugins = Plugins.instance()
     for module, names in PLUGINS.items():
         for name in names:
-            if f"{module}.{name}" not in plugins.class_name_to_class:
-                plugins.register(getattr(importlib.import_module(module), name))
+            plugin = getattr(importlib.import_module(module), name)
+            if f"{module}.{name}" not in plugins.class_name_to_class and not inspect.isabstract(
+                plugin
+            ):
+                plugins.register(plugin)
 
 
 def _asks_help(args: list[str]) -> bool:

@@ -50,7 +50,7 @@ def make_evaluator(c: dict, device: torch.device):
         raise ConfigError(
             f"data={c['data']['name']} has a single class: genlab's classifier would learn no "
             "features from it, and FID/KID/precision/recall in them mean nothing; choose "
-            "eval.fid_backbone=inception (pip install genlab[inception]) or eval.at_end=false"
+            "eval.fid_backbone=inception (pip install 'genlab[inception]') or eval.at_end=false"
         )
     try:
         return Evaluator(

@@ -45,7 +45,8 @@ def no_recipe_note(c: dict, recipes: Path = RECIPES) -> str | None:
     use = f"; to use another data set's on purpose: recipe={others[0]}/{model}_{arch}"
     return (
         f"no recipe is tuned for model={model} arch={arch} on data={data}: the textbook model "
-        f"trains (conf/model/{model}.yaml and the command line){use if others else ''}"
+        f"trains (its settings: genlab train model={model} arch={arch} --cfg job)"
+        f"{use if others else ''}"
     )
 
 
@@ -55,4 +56,4 @@ def announce(c: dict) -> None:
     check_recipe_folders()
     note = no_recipe_note(c)
     if note:
-        log.warning(note)
+        log.info(note)  # a fact of the run, not a fault: said once, as every run's settings

@@ -12,7 +12,7 @@ def make_tracker(tracking: dict, config: dict, group: str, sweep: str | None):
     import importlib.util
 
     if importlib.util.find_spec("mlflow") is None:
-        raise ConfigError('tracking=mlflow needs MLflow: pip install "genlab[mlflow]"')
+        raise ConfigError("tracking=mlflow needs MLflow: pip install 'genlab[mlflow]'")
     from genlab.tracking.mlflow import MLflowTracker
 
     return MLflowTracker(

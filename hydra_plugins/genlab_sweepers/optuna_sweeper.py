@@ -14,6 +14,7 @@ in `hydra.job.env_set`, so every launcher passes them on) and told its result.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 from pathlib import Path
@@ -23,7 +24,6 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from genlab.cli.overrides import override
-from genlab.config.checks import validate
 from genlab.errors import ConfigError, Pruned
 from genlab.search import space as search_space
 from genlab.search import study as search_study
@@ -40,6 +40,10 @@ class OptunaSweeper(Sweeper):
         self.hydra_context = None
 
     def setup(self, *, hydra_context, task_function, config: DictConfig) -> None:
+        if importlib.util.find_spec("optuna") is None:
+            raise ConfigError(
+                "hydra/sweeper=genlab_optuna (a search) needs Optuna: pip install 'genlab[sweeps]'"
+            )
         self.hydra_context, self.config = hydra_context, config
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config
@@ -76,6 +80,8 @@ class OptunaSweeper(Sweeper):
         cfg = self.hydra_context.config_loader.load_sweep_config(self.config, first)
         with open_dict(cfg):
             del cfg["hydra"]
+        from genlab.config.checks import validate  # (here: Hydra's plugin scan imports no torch)
+
         validate(OmegaConf.to_container(cfg, resolve=True))
         study = search_study.open_study(
             name, url, directions, search_study.sampler(s.get("sampler", "tpe"), s.get("seed")),
