@@ -229,3 +229,26 @@ def test_a_report_that_cannot_be_written_is_one_line(cgan, tmp_path, capsys):
     assert report.cli([str(sweep), "--out", str(tmp_path / "taken")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: cannot use")
+
+
+def test_train_help_lists_hydras_groups_and_resolves_every_default():
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from genlab.cli.help import config_groups, train_help
+    from genlab.config import CONF_DIR
+
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        hydra = GlobalHydra.instance().hydra
+        assert config_groups() == hydra.format_config_groups(lambda g: g.split("/")[0] != "hydra")
+    page = train_help(["model=gan", "arch=cnn"])
+    assert "${" not in page and "\n  name: auto\n  precision: auto\n" in page
+    assert "\nmodel:\n  name: gan\n" in page and "\narch:\n  name: cnn\n" in page
+
+
+def test_train_help_of_a_bad_override_is_one_line(capsys):
+    assert exit_status(cli, ["model=gn", "--help"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "error: model=gn is not known; choose one of cgan, cvae, gan, vae\n"
+    )

@@ -51,6 +51,11 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
         args = [a for a in args if a in ("-m", "--multirun")] + [
             a for a in args if a not in ("-m", "--multirun")
         ]
+        if any(a in ("-h", "--help") for a in args):
+            from genlab.cli.help import train_help
+
+            print(train_help([a for a in args if not a.startswith("-")]))
+            return
         args = resume_args(args)
         register_plugins()
         if any(a in ("--cfg", "-c") for a in args) and "--resolve" not in args:
