@@ -9,6 +9,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from genlab.config import devices  # torch is imported by its functions, when a config resolves
+
 
 def _conf_dir() -> Path:
     """The installed `genlab.conf` package (the repository's conf/, shipped in the wheel); from a
@@ -24,11 +26,8 @@ CONF_DIR = _conf_dir()
 
 def visible_device(key: str):
     """${genlab.device:KEY}, what device=auto resolves to as a job composes its config: KEY of
-    conf/device/cuda.yaml when this process sees a GPU, else of conf/device/cpu.yaml."""
-    import torch
-
-    name = "cuda" if torch.cuda.is_available() else "cpu"
-    return OmegaConf.load(CONF_DIR / "device" / f"{name}.yaml")[key]
+    conf/device/<cuda|mps|cpu>.yaml for the first of them this process sees (devices.visible)."""
+    return OmegaConf.load(CONF_DIR / "device" / f"{devices.visible()}.yaml")[key]
 
 
 # ${genlab.first:a,b}: a unless it is null (the sweep directory: resume_sweep, else a new one)
@@ -36,3 +35,9 @@ OmegaConf.register_new_resolver(
     "genlab.first", lambda *xs: next((x for x in xs if x is not None), None), replace=True
 )
 OmegaConf.register_new_resolver("genlab.device", visible_device, replace=True)
+# ${genlab.cuda:KEY}, ${genlab.mps:KEY}: the fast paths of the GPU this process sees (a CUDA
+# GPU's by its compute capability), resolved where the job runs
+for _gpu in ("cuda", "mps"):
+    OmegaConf.register_new_resolver(
+        f"genlab.{_gpu}", lambda key, gpu=_gpu: devices.fast_path(gpu, key), replace=True
+    )

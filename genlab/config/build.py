@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from genlab.config import CONF_DIR
+from genlab.config import CONF_DIR, devices
 from genlab.config.checks import validate
 from genlab.config.data import make_data
 from genlab.config.evaluation import make_evaluator
@@ -40,12 +40,23 @@ def to_dict(cfg: DictConfig) -> dict:
 
 
 def make_device(name: str) -> torch.device:
-    """A device by name; `auto` (the small commands' default): cuda when visible, else cpu."""
+    """A device by name; `auto` (the small commands' default): cuda, then mps, then cpu."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(devices.visible())
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device=cuda but no GPU is visible; choose device=cpu or device=auto")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(
+            "device=mps but no Apple silicon GPU (MPS) is visible; choose device=cpu or device=auto"
+        )
     return torch.device(name)
+
+
+def refuse_missing_fast_paths(fast: dict, device: torch.device) -> None:
+    """A fast path the device lacks (devices.refuse_missing), asked of the device itself."""
+    cuda = device.type == "cuda"
+    capability = tuple(torch.cuda.get_device_capability(device)) if cuda else None
+    devices.refuse_missing(fast, device.type, capability, devices.fused_adam(device.type))
 
 
 def speed_up(module: torch.nn.Module, fast: dict) -> torch.nn.Module:
@@ -70,9 +81,10 @@ def make_step(c: dict, data: ImageSet, device: torch.device) -> Step:
     family, arch = c["model"]["name"], c["arch"]["name"]
     fast = dict(c["device"])
     fast["channels_last"] = fast["channels_last"] and arch == "cnn"
+    refuse_missing_fast_paths(fast, device)
     precision = Precision(str(fast["precision"]), device.type)  # YAML reads 32 as a number
     # on a GPU the NaN check reads its flag at log steps and checkpoints: no host sync per update
-    guard = FiniteGuard(c["trainer"]["nan_policy"], defer=device.type == "cuda")
+    guard = FiniteGuard(c["trainer"]["nan_policy"], defer=device.type in ("cuda", "mps"))
     impl = fast["optimizer_impl"]
     sizes = {k: v for k, v in c["arch"].items() if k != "name"}
     p = c["prior"]
@@ -256,5 +268,7 @@ def load_run(run_dir: Path, device_name: str = "auto") -> tuple[dict, Step, int]
 
 
 def device_config(device_type: str) -> dict:
-    """conf/device/<cpu|cuda>.yaml: a device and its fast paths, as device=<type> composes it."""
-    return OmegaConf.to_container(OmegaConf.load(CONF_DIR / "device" / f"{device_type}.yaml"))
+    """conf/device/<cpu|cuda|mps>.yaml: a device and its fast paths, as device=<type> composes it
+    (a GPU's resolved for the GPU this process sees)."""
+    yaml = OmegaConf.load(CONF_DIR / "device" / f"{device_type}.yaml")
+    return OmegaConf.to_container(yaml, resolve=True)

@@ -42,6 +42,8 @@ LOCAL = {"sync_on_compute": False}
 
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
     """||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) (Heusel et al. 2017), (N, D) each."""
+    if real.device.type == "mps":  # torchmetrics sums the statistics in float64, which MPS lacks
+        real, fake = real.cpu(), fake.cpu()
     fid = FrechetInceptionDistance(feature=Precomputed(real.shape[1]), **LOCAL).to(real.device)
     fid.update(real, real=True)
     fid.update(fake, real=False)

@@ -45,10 +45,12 @@ def vae_test_metrics(
 ) -> dict[str, float]:
     """Mean over uint8 test images (N, C, H, W): neg_elbo, iw_nll (nats) and recon PSNR (dB);
     labels: the images' (N,) class ids, for a conditional VAE (its bounds are of p(x | y)).
-    Sums stay on the model's device: one host sync at the end, not three per batch."""
+    Sums stay on the model's device: one host sync at the end, not three per batch (on MPS, which
+    has no float64, they are kept on the CPU)."""
     device = next(vae.parameters()).device
     per_image = max(1, batch_size // k)  # K decodes per image: keep K * B near batch_size
-    totals = torch.zeros(3, device=device, dtype=torch.float64)  # neg_elbo, iw_nll, psnr
+    sums_on = torch.device("cpu") if device.type == "mps" else device
+    totals = torch.zeros(3, device=sums_on, dtype=torch.float64)  # neg_elbo, iw_nll, psnr
     g = torch.Generator().manual_seed(0)  # a fixed binarisation of the test set
     for i in range(0, len(images), per_image):
         x = images[i : i + per_image].float() / 255
@@ -59,6 +61,7 @@ def vae_test_metrics(
         bounds = vae_bounds(vae, x, loss, k, y)
         mean = loss.mean(vae.decode(vae.encode(x, y)[0], y))  # reconstruction at z = mu
         psnr = peak_signal_noise_ratio(mean, x, data_range=1.0, reduction="none", dim=(1, 2, 3))
-        totals += torch.stack([bounds["neg_elbo"].sum(), bounds["iw_nll"].sum(), psnr.sum()])
+        batch = torch.stack([bounds["neg_elbo"].sum(), bounds["iw_nll"].sum(), psnr.sum()])
+        totals += batch.to(sums_on)
     neg_elbo, iw_nll, psnr = (totals / len(images)).tolist()
     return {"neg_elbo": neg_elbo, "iw_nll": iw_nll, "psnr": psnr}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 import random
 import warnings
 import zipfile
@@ -14,6 +15,8 @@ import torch
 
 from genlab.errors import CheckpointError, first_line
 from genlab.storage.atomic import write_atomic
+
+log = logging.getLogger(__name__)
 
 FORMAT = "genlab-2"  # genlab-1 (genlab 0.1) named the networks "models"; it still loads
 
@@ -57,11 +60,13 @@ def _why(e: Exception) -> str:
 
 
 def rng_state() -> dict:
-    """Every RNG a run draws from: torch (CPU and CUDA), numpy and python."""
+    """Every RNG a run draws from: torch (CPU, each CUDA GPU, Apple's MPS), numpy and python."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    mps = torch.backends.mps.is_available()
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        **({"mps": torch.mps.get_rng_state()} if mps else {}),
         "numpy": {
             "keys": torch.from_numpy(keys.astype(np.int64)),
             "pos": pos,
@@ -74,10 +79,28 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    set_cuda_rng_states(state["cuda"])
+    if "mps" in state and torch.backends.mps.is_available():  # saved on a Mac, resumed on one
+        torch.mps.set_rng_state(state["mps"])
     n = state["numpy"]
     np.random.set_state(
         ("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"])
     )
     random.setstate(state["python"])
+
+
+def set_cuda_rng_states(saved: list) -> None:
+    """Restores the saved CUDA RNG states of the GPUs this process also sees (the first
+    min(saved, visible)); a resume on fewer or more GPUs, or on none, says so in one line."""
+    if not saved:  # saved without a GPU: the GPUs here keep their seeded state
+        return
+    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    restored = min(len(saved), visible)
+    if restored != len(saved) or restored != visible:
+        gpus = "GPU" if len(saved) == 1 else "GPUs"
+        log.warning(
+            f"checkpoint saved CUDA RNG states for {len(saved)} {gpus}, {visible} visible: "
+            f"restored {restored}"
+        )
+    if restored:
+        torch.cuda.set_rng_state_all(saved[:restored])
