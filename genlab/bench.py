@@ -97,7 +97,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__.split("\n")[0],
     )
     p.add_argument("--models", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--data", default="mnist", help="data set (mnist, fashion_mnist, synthetic)")
     p.add_argument("--steps", type=int, default=30, help="timed steps per run")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps first (compile, caches)")

@@ -22,7 +22,7 @@ class Args:
     epochs: int | None = arg(
         None, "null: the data set's recipe (genlab/metrics/feature_networks.py)"
     )
-    device: str = arg("auto", "auto | cpu | cuda")
+    device: str = arg("auto", "auto | cpu | cuda | mps")
 
 
 def main(argv: list[str]):

@@ -24,7 +24,7 @@ class Args:
     out: str | None = arg(None, ".npz path; null: <run>/samples.npz")
     label: int | None = arg(None, "cGAN, cVAE: every image of this class; null: balanced")
     seed: int = arg(0, "seeds the latent draws")
-    device: str = arg("auto", "auto | cpu | cuda")
+    device: str = arg("auto", "auto | cpu | cuda | mps")
 
 
 def writable(out: Path) -> None:

@@ -152,7 +152,6 @@ def test_device_mps_without_mps_fails_in_one_line(machine):
     assert make_device("mps") == torch.device("mps")
 
 
-@pytest.mark.xfail(strict=True, reason="config/checks.DEVICES lacks mps (outside this change)")
 def test_a_run_on_mps_passes_the_checks(compose_cfg, machine):
     from genlab.config.checks import validate
 

@@ -17,7 +17,7 @@ from genlab.trainers.nan_guard import NAN_POLICIES
 from genlab.trainers.precision import PRECISIONS
 from genlab.trainers.schedules import SCHEDULES
 
-DEVICES = ("cpu", "cuda")  # device=auto has resolved to one of them (conf/device/auto.yaml)
+DEVICES = ("cpu", "cuda", "mps")  # device=auto has resolved to one of them (conf/device/auto.yaml)
 OPTIMIZER_IMPLS = ("plain", "foreach", "fused")
 OPTIMIZERS = ("adam",)
 MAX_SEED = 2**63 - 1  # torch.manual_seed's range

@@ -113,6 +113,7 @@ class Evaluator:
         self.batch_size, self.kid_subset_size = batch_size, kid_subset_size
         self.seed = seed
         self.inception = inception_features(device) if fid_backbone == "inception" else None
+        self.device_type = torch.device(device).type
         self._real_features = None  # computed once, on first use
 
     def features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -128,8 +129,12 @@ class Evaluator:
         """The metrics of a step's networks as they are now; leaves every RNG and network mode
         as it was."""
         modes = {k: m.training for k, m in step.networks.items()}
-        devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
-        with torch.random.fork_rng(devices=devices):
+        if self.device_type == "mps":  # one device, whose generator fork_rng keeps as CUDA's
+            kind, devices = "mps", [0]
+        else:
+            kind = "cuda"
+            devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices, device_type=kind):
             torch.manual_seed(self.seed)
             for m in step.networks.values():
                 m.eval()
