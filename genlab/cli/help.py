@@ -1,10 +1,10 @@
 """`genlab train --help`: conf/hydra/help/genlab.yaml's page, filled in here rather than by Hydra.
 
 Written by hand because Hydra's own help re-reads every config group once per group (about a
-third of a second of deep copies for genlab's 15 groups) and cannot show device=auto's keys
+third of a second of deep copies for genlab's 15 groups) and cannot show the device keys
 resolved without importing torch. Here the groups are the folders of conf/, the config is
-composed once (with any overrides given beside --help), and device=auto's keys read `auto`:
-they are resolved where the job runs, which `genlab train --cfg job` shows.
+composed once (with any overrides given beside --help), and the device keys read `auto`: they
+are chosen where the job runs, which `genlab train --cfg job` shows.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from omegaconf import OmegaConf
 
 from genlab.config import CONF_DIR
 
-DEVICE_KEY = re.compile(r"^\$\{genlab\.device:\w+\}$")  # conf/device/auto.yaml's values
+# conf/device/'s values chosen where the job runs: by the device it sees (auto), by the GPU's
+# compute capability (cuda), by what this torch has for Apple silicon (mps)
+DEVICE_KEY = re.compile(r"^\$\{genlab\.(device|cuda|mps):\w+\}$")
 
 
 def train_help(overrides: list[str]) -> str:
@@ -50,8 +52,8 @@ def composed(overrides: list[str]) -> str:
 
 
 def _auto_devices(node):
-    """device=auto's interpolations as `auto` (resolving them would import torch to look for a
-    GPU, which the machine that runs the job may have and this one not)."""
+    """The device keys chosen where the job runs as `auto` (resolving them would import torch to
+    look at a GPU, which the machine that runs the job may have and this one not)."""
     if isinstance(node, dict):
         return {k: _auto_devices(v) for k, v in node.items()}
     if isinstance(node, list):
