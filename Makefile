@@ -7,7 +7,7 @@ ARGS   ?=
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ report: $(VENV)/.installed ## Table and plot of a sweep (make report ARGS="outpu
 
 test: $(VENV)/.installed ## Run the test suite
 	$(BIN)/python -m pytest $(ARGS)
+
+install-check: $(VENV)/.installed ## A wheel installed without extras runs the README's commands (ARGS="--extras sweeps,mlflow")
+	$(BIN)/python scripts/install_check.py $(ARGS)
 
 test-cluster: $(VENV)/.installed ## Cluster tests: starts SLURM (apt-get if missing), Ray (pip extra), 2 torchrun nodes; stops them
 	bash scripts/cluster/test.sh $(ARGS)
@@ -46,4 +49,4 @@ tensorboard: $(VENV)/.installed ## Open TensorBoard on every run under outputs/
 clean: ## Remove caches (keeps .venv, data/ and outputs/)
 	rm -rf .pytest_cache .ruff_cache $$(find . -name __pycache__ -not -path './$(VENV)/*')
 
-.PHONY: help install train report test test-cluster bench lint format tensorboard clean
+.PHONY: help install train report test install-check test-cluster bench lint format tensorboard clean

@@ -102,6 +102,8 @@ def test_without_extras_asking_for_a_plugin_is_one_line_naming_its_extra(tmp_pat
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})  # fmt: skip
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-2000:]
     assert f"pip install '{extra}'" in done.stderr
+    typed = next(a for a in ask if a.startswith(("hydra/", "tracking=")))
+    assert done.stderr.startswith(f"error: {typed} needs")  # the choice as typed
     assert not (tmp_path / "outputs").exists() or ask[0] == "tracking=mlflow"
 
 

@@ -26,7 +26,9 @@ def one_line(e: BaseException, args: list[str]) -> str:
     cause = e.__cause__
     plugin = next((p for p in PLUGIN_CONFIGS if f"'{p}'" in str(e)), None)
     if plugin is not None:
-        return f"{plugin} comes with a Hydra plugin that is not installed: {PLUGIN_CONFIGS[plugin]}"
+        group = plugin.rsplit("/", 1)[0]  # hydra/launcher: the choice as typed, when it was
+        asked = next((a for a in args if a.startswith(f"{group}=")), plugin)
+        return f"{asked} needs a Hydra plugin that is not installed: {PLUGIN_CONFIGS[plugin]}"
     if isinstance(e, MissingConfigException) and e.options:
         group, _, name = e.missing_cfg_file.rpartition("/")
         return f"{group}={name} is not known; choose one of {', '.join(sorted(e.options))}"

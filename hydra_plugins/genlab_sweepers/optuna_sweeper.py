@@ -41,8 +41,10 @@ class OptunaSweeper(Sweeper):
 
     def setup(self, *, hydra_context, task_function, config: DictConfig) -> None:
         if importlib.util.find_spec("optuna") is None:
+            asked = config.hydra.runtime.choices.get("hydra/sweeper", "genlab_optuna")
             raise ConfigError(
-                "hydra/sweeper=genlab_optuna (a search) needs Optuna: pip install 'genlab[sweeps]'"
+                f"hydra/sweeper={asked} needs Optuna, which is not installed: "
+                "pip install 'genlab[sweeps]'"
             )
         self.hydra_context, self.config = hydra_context, config
         self.launcher = Plugins.instance().instantiate_launcher(
