@@ -34,7 +34,8 @@ def main(cfg: DictConfig) -> dict | None:
     hydra = HydraConfig.get()
     overrides, run_dir = list(hydra.overrides.task), Path(hydra.runtime.output_dir)
     sweep = hydra.sweep.dir if hydra.mode == RunMode.MULTIRUN else None
-    return train_job(cfg, overrides, run_dir, sweep_job=bool(cfg.resume_sweep), sweep=sweep)
+    # a job of a sweep continues what its folder holds: finished is skipped, interrupted resumes
+    return train_job(cfg, overrides, run_dir, sweep_job=sweep is not None, sweep=sweep)
 
 
 def cli(args: list[str] | None = None) -> None:

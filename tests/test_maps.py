@@ -28,7 +28,8 @@ PATH = re.compile(  # a path with a folder (trainers/step.py, conf/model/) or a 
 )
 # what runs write (a run directory, a data root), not files of the repository
 ELSEWHERE = ("outputs/", "data/", "checkpoints/", "images/samples", ".hydra/", "/tmp/", "/shared/")
-RUN_FILES = ("overrides.yaml", "hydra.yaml", "optimization_results.yaml")  # records runs write
+# records runs and sweeps write
+RUN_FILES = ("overrides.yaml", "hydra.yaml", "optimization_results.yaml", "multirun.yaml")
 
 
 def room(module: str) -> str:

@@ -37,6 +37,7 @@ from genlab.errors import (
     storage_error,
 )
 from genlab.runs.directory import check_new_run_dir, owning
+from genlab.runs.sweep import release_sweeps
 
 BAD_INPUT = (GenlabError, HydraException, OmegaConfBaseException)
 
@@ -72,13 +73,21 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
                     check_new_run_dir(run_dir)
                 main()
         finally:
+            release_sweeps()  # a launcher that refused to start never reaches the multirun's end
             sys.argv = argv
             _restore_env("HYDRA_FULL_ERROR", full_error)
             signal.signal(signal.SIGTERM, previous)
     except Interrupted as e:
+        search = getattr(e, "search", None)  # set by the search (hydra_plugins/genlab_sweepers)
+        if search:
+            again = f"{search}; continue the search with the same command"
+        elif "-m" in args or "--multirun" in args:
+            again = "continue the sweep with the same command (finished jobs are kept)"
+        else:
+            again = f"resume with: {command} {shlex.quote(override('resume', _shown(e.run_dir)))}"
         print(
             f"interrupted by {signal.Signals(e.signum).name} at step {e.step}, checkpoint saved; "
-            f"resume with: {command} {shlex.quote(override('resume', _shown(e.run_dir)))}",
+            f"{again}",
             file=sys.stderr,
         )
         sys.exit(128 + e.signum)

@@ -67,6 +67,9 @@ def resume_args(args: list[str]) -> list[str]:
     if sweep not in (None, "null") and not Path(sweep).is_dir():
         raise ConfigError(f"resume_sweep={sweep}: no such directory; give a sweep to continue")
     if "-m" in args or "--multirun" in args:
+        if sweep not in (None, "null"):
+            args = [*args, *recorded_sweep(Path(sweep), args)]
+        refuse_a_job_in_the_sweeps_root(args)
         return args
     value = _value(args, "resume")
     if value in (None, "null"):
@@ -80,6 +83,56 @@ def resume_args(args: list[str]) -> list[str]:
             "give the directory of a run that saved one"
         )
     return [*args, override("hydra.run.dir", value), "hydra.output_subdir=null"]
+
+
+def launch_only() -> set[str]:
+    """The keys that say where or how a job runs, not what it is: they name no job's folder
+    (conf/config.yaml's hydra.job.config.override_dirname.exclude_keys)."""
+    from omegaconf import OmegaConf
+
+    hydra = OmegaConf.load(CONF_DIR / "config.yaml").hydra
+    return set(hydra.job.config.override_dirname.exclude_keys)
+
+
+def recorded_sweep(sweep: Path, args: list[str]) -> list[str]:
+    """`-m resume_sweep=DIR` alone: the overrides DIR's own launch recorded (multirun.yaml), so
+    the sweep continues its jobs; none when the command line gives the sweep's overrides again.
+    A folder without a record, or a search's, is refused in one line."""
+    from genlab.storage.read import read_yaml
+
+    if (sweep / "search.json").is_file():  # runs/sweep.py: a search's folder
+        raise ConfigError(
+            f"resume_sweep={sweep} holds a search: run the search's own command again to "
+            "continue its study (interrupted trials are marked failed there)"
+        )
+    keys = {a.lstrip("+~").split("=", 1)[0] for a in args if "=" in a and not a.startswith("-")}
+    if any(k not in launch_only() and not k.startswith("hydra") for k in keys):
+        return []  # the sweep's overrides, given again
+    record = read_yaml(sweep / "multirun.yaml", "a sweep's record")
+    try:
+        said = record["hydra"]["overrides"]
+        task, hydra = list(said["task"]), list(said["hydra"])
+    except (TypeError, KeyError):
+        raise ConfigError(
+            f"resume_sweep={sweep}: no multirun.yaml of a sweep in it; give the folder a sweep was "
+            "launched into, or the sweep's overrides with resume_sweep="
+        ) from None
+    again = [o for o in task + hydra if not o.startswith(("hydra.sweep.dir=", "hydra.mode="))]
+    return [o for o in again if o.lstrip("+~").split("=", 1)[0] not in keys]
+
+
+def refuse_a_job_in_the_sweeps_root(args: list[str]) -> None:
+    """A job's folder is named by its overrides but the launch-only ones: a sweep with none would
+    train its job into the sweep's own folder (a search names its trials' folders itself)."""
+    if any(a.startswith(("hydra/sweeper=", "hydra.sweep.subdir=")) for a in args):
+        return
+    keys = [a.lstrip("+~").split("=", 1)[0] for a in args if "=" in a and not a.startswith("-")]
+    if not any(k not in launch_only() and not k.startswith("hydra") for k in keys):
+        raise ConfigError(
+            "a sweep (-m) names each job's folder by its overrides, and this one has none but "
+            f"{', '.join(keys) or 'the defaults'}: give what the jobs are (e.g. seed=0,1), or "
+            "train one run without -m"
+        )
 
 
 def single_run_dir(args: list[str]) -> tuple[Path | None, bool]:

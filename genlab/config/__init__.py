@@ -10,6 +10,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from genlab.config import devices  # torch is imported by its functions, when a config resolves
+from genlab.runs.directory import holds_a_run
 
 
 def _conf_dir() -> Path:
@@ -35,6 +36,11 @@ OmegaConf.register_new_resolver(
     "genlab.first", lambda *xs: next((x for x in xs if x is not None), None), replace=True
 )
 OmegaConf.register_new_resolver("genlab.device", visible_device, replace=True)
+# ${genlab.record_dir:DIR}: hydra.output_subdir, .hydra for a new run, null (no record written)
+# for a directory that holds a run already (runs/sweep.py)
+OmegaConf.register_new_resolver(
+    "genlab.record_dir", lambda d: None if holds_a_run(Path(d)) else ".hydra", replace=True
+)
 # ${genlab.cuda:KEY}, ${genlab.mps:KEY}: the fast paths of the GPU this process sees (a CUDA
 # GPU's by its compute capability), resolved where the job runs
 for _gpu in ("cuda", "mps"):

@@ -19,6 +19,7 @@ from genlab.config.resume import launched_with, resumed_config
 from genlab.config.upgrade import upgrade
 from genlab.errors import CheckpointError, first_line
 from genlab.logging.hparams import group_of
+from genlab.logging.metrics_json import read_metrics
 from genlab.metrics.names import headline
 from genlab.runs.checkpoint import load_checkpoint
 from genlab.runs.directory import owning
@@ -81,6 +82,8 @@ def open_run(
     if sweep_job and not cfg.resume and has_finished(run_dir):
         print(f"skipped (finished in an earlier launch): {run_dir}")
         return None
+    if cfg.resume or sweep_job:  # its records, read back before anything is written
+        read_metrics(run_dir)
     changed: list[str] = []
     group = group_of(launched_with(run_dir) if cfg.resume else overrides)  # its seeds' group
     build = partial(make_trainer, run_dir=run_dir, ranks=ranks, group=group, report=report,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from genlab.errors import ConfigError, StorageError
+from genlab.errors import ConfigError
 from genlab.storage.read import read_yaml
 
 RESUMABLE = (
@@ -32,13 +32,10 @@ REBUILDS = ("recipe", "experiment")  # groups that are no key of the config: can
 
 
 def launched_with(run_dir: Path) -> list[str]:
-    """The overrides the run was started with (its .hydra/overrides.yaml), as far as readable."""
-    try:
-        return [
-            str(o) for o in read_yaml(Path(run_dir) / ".hydra" / "overrides.yaml", "", list) or []
-        ]
-    except StorageError:
-        return []
+    """The overrides the run was started with (its .hydra/overrides.yaml); [] when it has none;
+    StorageError (one line) for an empty, truncated or foreign one."""
+    path = Path(run_dir) / ".hydra" / "overrides.yaml"
+    return [str(o) for o in read_yaml(path, "a run's overrides file", list) or []]
 
 
 def resumed_config(cfg: DictConfig, overrides, saved: dict, run_dir: Path) -> tuple[dict, list]:

@@ -42,17 +42,17 @@ def _number(v) -> bool:
 
 
 def read_metrics_step(run_dir: Path) -> int | None:
-    """The step metrics.json was measured at; None when there is none."""
-    try:
-        return json.loads((Path(run_dir) / METRICS_FILE).read_text())["step"]
-    except (OSError, ValueError, KeyError):
-        return None
+    """The step metrics.json was measured at; None when there is none; StorageError (one line)
+    when metrics.json is empty, truncated, stray or foreign."""
+    record = read_json(Path(run_dir) / METRICS_FILE, "a metrics file", keys=("step", "metrics"))
+    return record["step"] if record is not None else None
 
 
 def read_measured(run_dir: Path) -> dict:
     """What measured a run's metrics.json (the feature network's id, its floor, the reference
     images); {} when there is no metrics.json or it predates the record."""
     try:
-        return json.loads((Path(run_dir) / METRICS_FILE).read_text()).get("measured") or {}
-    except (OSError, ValueError, AttributeError):
+        record = read_json(Path(run_dir) / METRICS_FILE, "a metrics file") or {}
+    except StorageError:
         return {}
+    return record.get("measured") or {}

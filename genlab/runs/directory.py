@@ -41,7 +41,7 @@ def owning(run_dir: Path, doing: str = "train"):
     process; the kernel frees the lock if the process dies."""
     key = Path(run_dir).resolve()
     if key not in _OWNED:
-        made = _missing(key)  # folders the lock creates: removed again if nothing else is written
+        made = missing_folders(key)  # made by the lock: removed again if nothing else is written
         lock = FileLock(key / LOCK)
         holder = lock.take()
         if holder is not None:
@@ -58,16 +58,17 @@ def owning(run_dir: Path, doing: str = "train"):
         if _OWNED[key][1] == 0:
             lock, _, made = _OWNED.pop(key)
             lock.release()
-            _tidy(made)
+            tidy(made)
 
 
-def _missing(folder: Path) -> list[Path]:
+def missing_folders(folder: Path) -> list[Path]:
     """folder and its ancestors that do not exist yet, innermost first."""
     return [p for p in (folder, *folder.parents) if not p.exists()]
 
 
-def _tidy(made: list[Path]) -> None:
-    """A refused command leaves no trace: the folders it made, if they hold only the lock."""
+def tidy(made: list[Path]) -> None:
+    """A refused command leaves no trace: the folders it made (missing_folders, innermost
+    first), if they hold only the lock."""
     if not made or not set(os.listdir(made[0])) <= {LOCK, LOCK + OWNER_SUFFIX}:
         return
     (made[0] / LOCK).unlink(missing_ok=True)  # (gone already where filelock removes it)

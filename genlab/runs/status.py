@@ -160,8 +160,14 @@ class StatusCallback(Callback):
         run_dir = Path(config.hydra.runtime.output_dir)
         path = run_dir / STATUS_FILE
         self.before = path.read_text() if path.is_file() else None
-        if config.resume_sweep and has_finished(run_dir):
-            return  # a finished job a resumed sweep skips: untouched
+        sweep_job = config.hydra.mode == RunMode.MULTIRUN
+        if config.resume or (sweep_job and self.before is not None):
+            try:
+                read_status(run_dir)  # a foreign or broken record: one line, and nothing written
+            except StorageError as e:  # (Hydra would make a callback's Exception a warning)
+                raise JobFailed(e) from None
+        if sweep_job and has_finished(run_dir):
+            return  # a finished job a sweep launched again skips: untouched
         self.record = JobRecord(run_dir)
         _best_effort(self.record.start)
 

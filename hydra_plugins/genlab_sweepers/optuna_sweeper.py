@@ -24,7 +24,9 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from genlab.cli.overrides import override
-from genlab.errors import ConfigError, Pruned
+from genlab.errors import ConfigError, Interrupted, Pruned
+from genlab.runs.directory import holds_a_run
+from genlab.runs.sweep import claim_for_search
 from genlab.search import space as search_space
 from genlab.search import study as search_study
 from genlab.search.trial import env_for
@@ -90,23 +92,40 @@ class OptunaSweeper(Sweeper):
             search_study.pruner(s.get("pruner", "none")),
         )  # fmt: skip
         sweep_dir = Path(self.config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
+        claim_for_search(sweep_dir, name, url)  # another study's folder: refused, untouched
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         log.info(f"study {name} in {url} ({', '.join(directions)} {', '.join(names)})")
-        failures = self._run(study, space, fixed, url, int(s.get("n_trials", 20)))
+        failures = self._run(study, space, fixed, url, int(s.get("n_trials", 20)), sweep_dir)
         return _report(study, names, sweep_dir, failures)
 
-    def _run(self, study, space, fixed, url, n_trials: int) -> int:
+    def _run(self, study, space, fixed, url, n_trials: int, sweep_dir: Path) -> int:
         from optuna.trial import TrialState
 
         n_jobs, done, failures, job_idx = int(self.settings.get("n_jobs", 1)), 0, 0, 0
         pruner = str(self.settings.get("pruner", "none"))
         while done < n_trials:
             trials = [study.ask(space) for _ in range(min(n_jobs, n_trials - done))]
+            taken = [t for t in trials if holds_a_run(sweep_dir / trial_dir(t))]
+            if taken:  # a study kept in memory numbers its trials from 0 at every launch
+                for t in trials:
+                    study.tell(t, state=TrialState.FAIL)
+                raise ConfigError(
+                    f"{sweep_dir / trial_dir(taken[0])} holds a trial of an earlier launch, which "
+                    "this study does not know (kept in memory?); give the search a storage "
+                    "(hydra.sweeper.storage=sqlite:///optuna.db) or another hydra.sweep.dir"
+                )
             name = study.study_name
             batch = [[*fixed, *(override(k, str(v)) for k, v in t.params.items()),
                       *_hydra_overrides(name, url, pruner, t)] for t in trials]  # fmt: skip
-            for trial, job in zip(trials, self.launcher.launch(batch, job_idx), strict=True):
+            try:
+                jobs = self.launcher.launch(batch, job_idx)
+            except (Interrupted, KeyboardInterrupt) as e:  # a signal: no trial stays RUNNING
+                for t in trials:
+                    study.tell(t, state=TrialState.FAIL)
+                numbers = ", ".join(str(t.number) for t in trials)
+                e.search = f"trial {numbers} marked failed in study {name}"
+                raise
+            for trial, job in zip(trials, jobs, strict=True):
                 value = job._return_value
                 if isinstance(value, Pruned):
                     study.tell(trial, state=TrialState.PRUNED)
@@ -126,8 +145,12 @@ def _hydra_overrides(study_name: str, url: str | None, pruner: str, trial) -> li
     """A trial's own directory (two trials may sample the same values: each trains and keeps
     its files) and its study and trial for the job (search/trial.py)."""
     env = env_for(study_name, url, pruner, trial._trial_id) if url else {}  # in memory: none
-    subdir = override("hydra.sweep.subdir", f"trial_{trial.number:04d}")
+    subdir = override("hydra.sweep.subdir", trial_dir(trial))
     return [subdir, *(override(f"+hydra.job.env_set.{k}", v) for k, v in env.items())]
+
+
+def trial_dir(trial) -> str:
+    return f"trial_{trial.number:04d}"
 
 
 def _first(distribution):
