@@ -254,3 +254,20 @@ def test_train_help_of_a_bad_override_is_one_line(capsys):
         capsys.readouterr().err
         == "error: model=gn is not known; choose one of cgan, cvae, gan, vae\n"
     )
+
+
+def test_a_notebook_without_ipywidgets_trains_with_a_text_bar_and_no_warning():
+    """Jupyter, faked: its shell's module present, ipywidgets absent (a plain install)."""
+    done = python(
+        "import sys, types, warnings\n"
+        "sys.modules['ipywidgets'] = None\n"
+        "sys.modules['ipykernel.zmqshell'] = types.ModuleType('ipykernel.zmqshell')\n"
+        "class ZMQInteractiveShell:\n    pass\n"
+        "ip = types.ModuleType('IPython'); ip.get_ipython = ZMQInteractiveShell\n"
+        "sys.modules['IPython'] = ip\n"
+        "with warnings.catch_warnings(record=True) as said:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import genlab.trainers.trainer\n"
+        "print([str(w.message) for w in said if 'ipywidgets' in str(w.message)])"
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -9,11 +9,16 @@ know them.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
+from tqdm.std import TqdmWarning
+
+with warnings.catch_warnings():  # Jupyter without ipywidgets: tqdm's text bar, without a warning
+    warnings.simplefilter("ignore", TqdmWarning)
+    from tqdm.auto import tqdm
 
 from genlab.data.loader import ResidentLoader
 from genlab.errors import Interrupted, NonFiniteError, Pruned
