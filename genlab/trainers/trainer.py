@@ -9,16 +9,10 @@ know them.
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tqdm.std import TqdmWarning
-
-with warnings.catch_warnings():  # Jupyter without ipywidgets: tqdm's text bar, without a warning
-    warnings.simplefilter("ignore", TqdmWarning)
-    from tqdm.auto import tqdm
 
 from genlab.data.loader import ResidentLoader
 from genlab.errors import Interrupted, NonFiniteError, Pruned
@@ -27,6 +21,7 @@ from genlab.logging.tensorboard import RunLogger
 from genlab.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from genlab.trainers import distributed
 from genlab.trainers.health import HealthWatch
+from genlab.trainers.progress import tqdm
 from genlab.trainers.schedules import make_schedulers, stretch
 from genlab.trainers.signals import StopOnSignals
 from genlab.trainers.step import Evaluates, Step
