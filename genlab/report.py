@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from genlab.errors import StorageError, storage_error
+from genlab.logging.hparams import is_experiment_key
 from genlab.metrics.names import higher_is_better
 from genlab.reporting.jobs import find_jobs, label, measured_by, sort_jobs, swept_keys
 from genlab.storage.read import read_yaml
@@ -27,9 +28,6 @@ QUALITY = (  # the report's columns by default, when the jobs have them (--metri
     "class_accuracy", "fid", "recall", "precision", "min_class_share", "kid", "neg_elbo",
     "iw_nll", "psnr",
 )  # fmt: skip
-
-
-LAUNCH_ONLY = ("resume", "resume_sweep")  # how a launch went on, not what the jobs are
 
 
 def parse_args(argv):
@@ -110,10 +108,13 @@ def write(a, out: Path, jobs, keys, groups, metrics, verdicts, pareto) -> int:
     from genlab.reporting.tables import group_rows, job_rows, markdown, write_csvs
 
     notes = [f"{len(jobs)} jobs in {a.sweep_dir}" + (f"; sorted by {a.sort}" if a.sort else "")]
-    fixed = {k: v for k, v in jobs[0].overrides.items() if k not in (*keys, *LAUNCH_ONLY)}
+    fixed = {k: v for k, v in jobs[0].overrides.items() if k not in keys and is_experiment_key(k)}
     if fixed:
         notes.append("every job: " + " ".join(f"{k}={v}" for k, v in fixed.items()))
     notes += [measured_line(jobs)] if measured_by(jobs, "network") else []
+    copies = [pair for g in groups for pair in g.copies]
+    notes += [f"counted once (the configuration and seed of {kept.run_dir}): {job.run_dir}"
+              for job, kept in copies]  # fmt: skip
     text = "\n".join(notes) + "\n\n" + markdown(job_rows(jobs, keys, metrics))
     if any(len(g.jobs) > 1 for g in groups):
         text += "\n\ngroups of seeds (mean ± 95% CI; n = runs measured / runs asked):\n\n"

@@ -126,3 +126,55 @@ def test_welch_and_holm_on_numbers_worked_out_by_hand():
         max(3 * ps[0], 2 * ps[1])
     )
     assert holm[2] == pytest.approx(max(holm[1], min(1, ps[2])))  # Holm's step-down
+
+
+def _jobs(values: dict[str, list[float]], extra: dict[tuple[str, int], dict] | None = None):
+    """Jobs of a loss x seed sweep with the given fid per seed, as genlab.reporting.jobs reads
+    them; extra: more overrides of one (loss, seed) job (a requeue's resume_sweep=...)."""
+    from pathlib import Path
+
+    from genlab.logging.hparams import group_of
+    from genlab.reporting.jobs import Job
+
+    jobs = []
+    for loss, fids in values.items():
+        for seed, fid in enumerate(fids):
+            overrides = {"model": "gan", "loss": loss, "seed": str(seed)}
+            overrides |= (extra or {}).get((loss, seed), {})
+            items = [f"{k}={v}" for k, v in overrides.items()]
+            jobs.append(Job(Path(f"/sw/{loss},{seed}"), overrides, "finished", 1.0, None,
+                            {"fid": fid}, group=group_of(items)))  # fmt: skip
+    return jobs
+
+
+def test_a_launch_only_key_never_splits_a_group():
+    """lsgan's seed 2 requeued (SLURM adds resume_sweep=) stays in its group: 3/3 and p = 0.008
+    (split, it read 14.5 +- 6.4 (2/2), a group of 1 and p = 0.021)."""
+    from genlab.reporting.jobs import swept_keys
+    from genlab.reporting.stats import group_jobs
+
+    jobs = _jobs({"hinge": [10, 11, 12], "lsgan": [14, 15, 16]},
+                 {("lsgan", 2): {"resume_sweep": "/sw", "threads": "1"}})  # fmt: skip
+    groups = group_jobs(jobs, swept_keys(jobs))
+    assert [(g.label, g.summary("fid").n) for g in groups] == [("loss=hinge", 3), ("loss=lsgan", 3)]
+    lsgan = groups[1].summary("fid")
+    assert lsgan.mean == pytest.approx(15) and lsgan.half == pytest.approx(2.484, abs=1e-3)
+    (verdict,) = compare(groups, "loss", "fid")
+    assert verdict.p == pytest.approx(0.0080, abs=2e-4)
+    assert len({j.group for j in jobs if j.overrides["loss"] == "lsgan"}) == 1
+
+
+def test_the_same_seeds_reported_twice_are_counted_once_and_named(tmp_path):
+    from genlab.reporting.jobs import swept_keys
+    from genlab.reporting.stats import group_jobs
+
+    once = _jobs({"hinge": [10, 11, 12], "lsgan": [12, 13, 15]})
+    twice = once + _jobs({"hinge": [10, 11, 12], "lsgan": [12, 13, 15]})
+    for j in twice[len(once) :]:
+        j.run_dir = tmp_path / "copy" / j.run_dir.name
+    alone = compare(group_jobs(once, swept_keys(once)), "loss", "fid")[0]
+    groups = group_jobs(twice, swept_keys(twice))
+    (again,) = compare(groups, "loss", "fid")
+    assert [g.summary("fid").n for g in groups] == [3, 3] and again.p == pytest.approx(alone.p)
+    assert [(copy.run_dir.parent.name, kept.run_dir) for g in groups for copy, kept in g.copies] \
+        == [("copy", j.run_dir) for j in once]  # fmt: skip

@@ -18,14 +18,17 @@ def hparams_of(config: dict, prefix: str = "") -> dict[str, float | int | str | 
     return out
 
 
-NOT_THE_CONFIGURATION = (
-    "seed",
-    "resume",
-    "resume_sweep",
-    "objective",
-    "threads",
-    "trainer.progress",
-)
+# what says where or how a run was launched, not what the experiment is
+LAUNCH_ONLY = ("resume", "resume_sweep", "objective", "threads", "trainer.progress")
+LAUNCH_ONLY_GROUPS = ("hydra", "device", "tracking")  # and every key below them
+
+
+def is_experiment_key(key: str) -> bool:
+    """The one rule of which override keys make the experiment (the seed aside): the report's
+    groups, --compare, report.csv's group column and the HParams row all ask it."""
+    key = key.lstrip("+~")
+    group = key.split(".", 1)[0].split("/", 1)[0]
+    return key != "seed" and key not in LAUNCH_ONLY and group not in LAUNCH_ONLY_GROUPS
 
 
 def group_of(overrides) -> str:
@@ -34,8 +37,6 @@ def group_of(overrides) -> str:
     share it; `genlab report` groups by it and the HParams row and report.csv carry it."""
     kept = []
     for override in overrides:
-        key = str(override).lstrip("+~").split("=", 1)[0]
-        if key in NOT_THE_CONFIGURATION or key.startswith(("hydra.", "device", "tracking")):
-            continue
-        kept.append(str(override).lstrip("+"))
+        if is_experiment_key(str(override).split("=", 1)[0]):
+            kept.append(str(override).lstrip("+"))
     return ",".join(sorted(kept)) or "defaults"

@@ -14,8 +14,9 @@ chance of any false "differ" stays at 5%. scipy computes the distributions.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from genlab.logging.hparams import is_experiment_key
 from genlab.metrics.names import higher_is_better
 from genlab.reporting.jobs import Job
 
@@ -55,7 +56,8 @@ def summarize(values: list[float], asked: int) -> Summary:
 @dataclass
 class Group:
     key: tuple[tuple[str, str], ...]  # (swept key, value), the seed left out
-    jobs: list[Job]
+    jobs: list[Job]  # one per seed
+    copies: list[tuple[Job, Job]] = field(default_factory=list)  # (a job again, the one kept)
 
     @property
     def label(self) -> str:
@@ -70,11 +72,21 @@ class Group:
 
 
 def group_jobs(jobs: list[Job], keys: list[str]) -> list[Group]:
-    """Jobs with the same values of keys (the swept keys but the seed), in first-seen order."""
+    """Jobs with the same values of keys that make the experiment (logging/hparams: the seed and
+    how a job was launched left out), in first-seen order. A job with the configuration and seed
+    of one already in its group (a sweep copied, or reported twice) is counted once: the first,
+    and the copy named in `copies`."""
     groups: dict[tuple, Group] = {}
     for job in jobs:
-        key = tuple((k, job.overrides.get(k, "")) for k in keys if k != "seed")
-        groups.setdefault(key, Group(key, [])).jobs.append(job)
+        key = tuple((k, job.overrides.get(k, "")) for k in keys if is_experiment_key(k))
+        group = groups.setdefault(key, Group(key, []))
+        seed = job.overrides.get("seed", "0")
+        kept = next((j for j in group.jobs if j.overrides.get("seed", "0") == seed
+                     and j.group == job.group), None)  # fmt: skip
+        if kept is None:
+            group.jobs.append(job)
+        else:
+            group.copies.append((job, kept))
     return list(groups.values())
 
 
