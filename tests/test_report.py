@@ -178,3 +178,18 @@ def test_the_same_seeds_reported_twice_are_counted_once_and_named(tmp_path):
     assert [g.summary("fid").n for g in groups] == [3, 3] and again.p == pytest.approx(alone.p)
     assert [(copy.run_dir.parent.name, kept.run_dir) for g in groups for copy, kept in g.copies] \
         == [("copy", j.run_dir) for j in once]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["javascript:alert(1)%2F%2F", "a#b", "a?b", "100%", "a b"])
+def test_a_run_link_is_relative_and_names_the_folder_whatever_its_name(tmp_path, name):
+    """The link resolves, in a browser's own URL parser's terms, to the folder and never to a
+    script; urljoin is that parser's rule for a relative reference."""
+    from urllib.parse import unquote, urljoin, urlsplit
+
+    from genlab.reporting.page import run_link
+
+    (tmp_path / name).mkdir()
+    link = run_link(tmp_path / name, tmp_path)
+    target = urljoin(tmp_path.as_uri() + "/report.html", link)
+    assert urlsplit(link).scheme == "" and urlsplit(target).scheme == "file"
+    assert unquote(urlsplit(target).path) == (tmp_path / name).as_posix() + "/"

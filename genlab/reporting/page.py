@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+import urllib.parse
 from pathlib import Path
 
 from genlab.reporting.jobs import Job
@@ -31,6 +32,13 @@ li{margin:.3em 0}
 
 def picture(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
+
+
+def run_link(run_dir: Path, page_dir: Path) -> str:
+    """A relative URL of a run's folder: every character of the name quoted (a folder named
+    `javascript:...` is a path, never a scheme; `#`, `?` and `%` stay in the name)."""
+    relative = Path(os.path.relpath(run_dir, page_dir)).as_posix()
+    return "./" + urllib.parse.quote(relative, safe="/") + "/"
 
 
 def table(rows: list[list[str]], table_id: str, links: list[str] | None = None) -> str:
@@ -68,7 +76,7 @@ def write_page(path: Path, title: str, notes: list[str], groups: list[Group], jo
     out += ["<h2>Last sample grids</h2>", f"<div class='grids'>{''.join(figures)}</div>"]
     if curves is not None:
         out += ["<h2>Curves</h2>", f"<img src='{picture(curves)}' alt='metric curves'>"]
-    links = [os.path.relpath(j.run_dir, path.parent) + "/" for j in jobs]
+    links = [run_link(j.run_dir, path.parent) for j in jobs]
     out += ["<h2>Runs</h2>", table(job_rows(jobs, keys, metrics), "runs", links)]
     out += ["</body></html>"]
     write_atomic(path, "\n".join(out) + "\n")
