@@ -8,29 +8,33 @@ MLflow run (the id is kept in the run directory, mlflow_run.txt) and sends every
 scalars wait until a checkpoint holds their step, as a resume repeats the steps after it.
 
 Written on MLflow's client API (MlflowClient) rather than mlflow.start_run's module state, so
-runs in one process (a notebook, the local launcher) never share an "active run".
+runs in one process (a notebook, the local launcher) never share an "active run". The tracking
+store never holds the run: records are sent on a thread of their own (Outbox), and a store that
+fails or stops answering costs the MLflow copy (one warning), never the run.
 """
 
 from __future__ import annotations
 
-import os
+import queue
 import sys
+import threading
 import time
-import urllib.request
 from contextlib import nullcontext
 from pathlib import Path
 
-from genlab.errors import ConfigError, first_line
+from genlab.errors import first_line
 from genlab.logging.hparams import hparams_of
 from genlab.storage.atomic import write_atomic
 from genlab.storage.lock import FileLock
+from genlab.tracking import local_path, masked, reachable, store_uri
 
 RUN_ID_FILE = "mlflow_run.txt"
+CLOSE_WAIT_S = 30.0  # the end of a run waits at most this long for the records still queued
 
 
 class MLflowTracker:
     def __init__(self, uri, experiment, log_checkpoint, sweep, config: dict, group: str):
-        self.uri = absolute(uri)
+        self.uri = store_uri(uri)
         reachable(self.uri)
         self.experiment = experiment or (f"sweep {Path(sweep).absolute()}" if sweep else "genlab")
         self.log_checkpoint, self.sweep = log_checkpoint, sweep
@@ -38,21 +42,30 @@ class MLflowTracker:
         self.client = self.run_id = None
         self._buffer: list = []  # metrics no checkpoint holds yet
         self._final = False
+        self._outbox = Outbox(self._drop)
+        self._warned = threading.Lock()  # taken once: the one warning
 
     def start(self, run_dir: Path) -> None:
-        """Opens the run's MLflow run: the one it started, when it is resumed."""
+        """Opens the run's MLflow run: the one it started, when it is resumed. A store that
+        fails here (after answering the health check) costs the copy, as it would mid-run."""
         import mlflow
 
         self.client = mlflow.MlflowClient(tracking_uri=self.uri)
-        path = Path(run_dir) / RUN_ID_FILE
+        try:
+            self._open(Path(run_dir))
+        except Exception as e:  # a server gone since the health check, a locked database, ...
+            self._drop(e)
+
+    def _open(self, run_dir: Path) -> None:
+        path = run_dir / RUN_ID_FILE
         known = path.read_text().strip() if path.is_file() else ""
-        if known and self._exists(known):
+        if known and self._still_there(known):
             self.run_id = known
             self.client.update_run(known, status="RUNNING")
             return
-        tags = {"genlab.group": self.group, "genlab.run_dir": str(Path(run_dir).absolute())}
+        tags = {"genlab.group": self.group, "genlab.run_dir": str(run_dir.absolute())}
         tags |= {"genlab.sweep": str(Path(self.sweep).absolute())} if self.sweep else {}
-        run = self.client.create_run(self._experiment_id(), run_name=Path(run_dir).name, tags=tags)
+        run = self.client.create_run(self._experiment_id(), run_name=run_dir.name, tags=tags)
         self.run_id = run.info.run_id
         write_atomic(path, self.run_id + "\n")
         from mlflow.entities import Param
@@ -60,27 +73,43 @@ class MLflowTracker:
         flat = hparams_of({k: v for k, v in self.config.items() if k != "tracking"})
         params = [Param(k, str(v)[:6000]) for k, v in {**flat, "group": self.group}.items()]
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params a batch
-            self.client.log_batch(self.run_id, params=params[i : i + 100])
+            self._send(self.client.log_batch, self.run_id, params=params[i : i + 100])
 
-    def _exists(self, run_id: str) -> bool:
+    def _still_there(self, run_id: str) -> bool:
+        """Whether the store holds the run an earlier launch opened. Only the store's definite
+        "no such run" makes a new one; any other error (MLflow has retried it) is raised, as a
+        resume that opened a second run would split the run in two."""
+        from mlflow.exceptions import MlflowException
+
         try:
-            return self.client.get_run(run_id) is not None
-        except Exception:  # an id from another store, or a stray file: a new run
-            return False
+            self.client.get_run(run_id)
+            return True
+        except MlflowException as e:  # an id from another store, or a stray file's text
+            if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return False
+            raise
 
     def _experiment_id(self) -> str:
-        """The experiment, made once: jobs of a sweep starting together take turns (a new SQLite
-        database is migrated by whoever comes first)."""
-        local = self.uri.removeprefix("sqlite:///").removeprefix("file://")
-        lock = Path(local + ".lock") if local != self.uri else None
+        """The experiment, made once: jobs of a sweep starting together take turns on a local
+        store (a new SQLite database is migrated by whoever comes first); on a server the one
+        that loses the race to create it uses the winner's."""
+        from mlflow.exceptions import MlflowException
+
+        local = local_path(self.uri)
+        lock = local.with_name(local.name + ".lock") if local else None
         with FileLock(lock) if lock else nullcontext():
             found = self.client.get_experiment_by_name(self.experiment)
             if found is not None:
                 return found.experiment_id
             artifacts = None
             if self.uri.startswith("sqlite:///"):  # beside the database, not the working dir
-                artifacts = (Path(local).parent / "mlartifacts").absolute().as_uri()
-            return self.client.create_experiment(self.experiment, artifact_location=artifacts)
+                artifacts = (local.parent / "mlartifacts").as_uri()
+            try:
+                return self.client.create_experiment(self.experiment, artifact_location=artifacts)
+            except MlflowException as e:
+                if e.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+            return self.client.get_experiment_by_name(self.experiment).experiment_id
 
     def scalars(self, values: dict[str, float], step: int, prefix: str) -> None:
         from mlflow.entities import Metric
@@ -108,61 +137,71 @@ class MLflowTracker:
 
     def close(self, saved_step: int | None, done: bool) -> None:
         """Sends what the last checkpoint holds; FINISHED when the run is done, else KILLED (it
-        was stopped, pruned or failed: a resume continues it)."""
+        was stopped, pruned or failed: a resume continues it). Waits CLOSE_WAIT_S at most for
+        the store to take it all."""
         if self.run_id is None:
             return
         if saved_step is not None:
             self.checkpointed(saved_step)
         status = "FINISHED" if done or self._final else "KILLED"
         self._send(self.client.set_terminated, self.run_id, status)
+        if not self._outbox.wait(CLOSE_WAIT_S):
+            self._drop(f"no answer in {CLOSE_WAIT_S:g} s")
 
     def _send(self, call, *args, **kwargs) -> None:
-        """One call to the tracking server. A server that stops answering mid-run costs the
-        MLflow copy, never the run: one warning, then the run goes on with TensorBoard alone."""
-        if self.run_id is None:
-            return
-        try:
-            call(*args, **kwargs)
-        except Exception as e:  # a server gone, a full disk under a local store, ...
+        """One call to the tracking store, made on the outbox's thread, never the training's."""
+        if self.run_id is not None:
+            self._outbox.put(call, *args, **kwargs)
+
+    def _drop(self, why: Exception | str) -> None:
+        """The store failed or stopped answering: one warning, then nothing more is sent and the
+        run goes on with TensorBoard alone. Called from the outbox's thread too."""
+        self.run_id = None
+        if self._warned.acquire(blocking=False):
+            why = first_line(why, 100) if isinstance(why, BaseException) else why
             print(
-                f"warning: tracking.uri={self.uri} stopped taking this run's records "
-                f"({first_line(e, 100)}); it goes on with TensorBoard alone",
+                masked(
+                    f"warning: tracking.uri={self.uri} stopped taking this run's records "
+                    f"({why}); it goes on with TensorBoard alone"
+                ),
                 file=sys.stderr,
             )
-            self.run_id = None  # nothing more is sent
 
 
-def absolute(uri: str) -> str:
-    """sqlite:///relative.db and relative folders made absolute: every job finds the same store."""
-    if uri.startswith("sqlite:///"):
-        return "sqlite:///" + str(Path(uri.removeprefix("sqlite:///")).expanduser().absolute())
-    if uri.startswith(("http://", "https://", "databricks")):
-        return uri
-    path = Path(uri.removeprefix("file://")).expanduser().absolute()
-    # MLflow 3 keeps its file store in maintenance mode behind this switch; naming a folder here
-    # is asking for it (docs: tracking)
-    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-    return path.as_uri()
+class Outbox:
+    """Calls to the tracking store, made in order on a thread of their own: a slow or hung
+    server never holds a training step or a checkpoint (on a DDP run the other ranks would time
+    out waiting). The first call that fails goes to `failed`, and the thread stops there."""
 
+    def __init__(self, failed):
+        self.failed = failed
+        self.calls: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
 
-def reachable(uri: str) -> None:
-    """An http(s) server must answer its health check, a local store sit where it can be
-    written: else one line naming the URI, before any training."""
-    if uri.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=10):
+    def put(self, call, *args, **kwargs) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(
+                target=self._run, args=(self.calls,), name="genlab-mlflow", daemon=True
+            )
+            self.thread.start()
+        self.calls.put((call, args, kwargs))
+
+    def wait(self, seconds: float) -> bool:
+        """Every call queued so far made, within `seconds`? A hung thread is left behind; it is
+        a daemon, so it never holds the process's exit."""
+        if self.thread is None:
+            return True
+        self.calls.put(None)  # the thread ends after the calls before it
+        self.thread.join(seconds)
+        done = not self.thread.is_alive()
+        self.thread, self.calls = None, queue.SimpleQueue()  # a hung thread keeps its own
+        return done
+
+    def _run(self, calls: queue.SimpleQueue) -> None:
+        while (item := calls.get()) is not None:
+            call, args, kwargs = item
+            try:
+                call(*args, **kwargs)
+            except Exception as e:  # a server gone, a full disk under a local store, ...
+                self.failed(e)
                 return
-        except Exception as e:  # refused, unknown host, timeout, an error page
-            why = first_line(getattr(e, "reason", e), 80)
-            raise ConfigError(
-                f"tracking.uri={uri}: no MLflow server answers ({why}); start one (mlflow server "
-                "--host 127.0.0.1 --port 5000) or set tracking=none"
-            ) from None
-    local = Path(uri.removeprefix("sqlite:///").removeprefix("file://"))
-    folder = local.parent if uri.startswith("sqlite:///") else local
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ConfigError(f"tracking.uri={uri}: cannot make {folder} ({e.strerror})") from None
-    if not os.access(folder, os.W_OK):
-        raise ConfigError(f"tracking.uri={uri}: cannot write into {folder}")
