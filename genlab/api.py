@@ -32,7 +32,7 @@ from genlab.config.launch import open_run
 from genlab.errors import ConfigError, GenlabError, storage_error
 from genlab.logging.metrics_json import read_metrics
 from genlab.logging.scalars import read_scalars
-from genlab.runs.directory import check_new_run_dir, holds_a_run, owning
+from genlab.runs.directory import check_new_run_dir, holds_a_run, owning, run_record
 from genlab.runs.status import JobRecord, read_status
 from genlab.trainers.sampling import interpolation, sample, sample_request, to_uint8
 
@@ -40,15 +40,40 @@ from genlab.trainers.sampling import interpolation, sample, sample_request, to_u
 def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
     """Trains one run, as `genlab train OVERRIDES` would, and returns it when it has finished.
 
-    run_dir: where to write it; default: outputs/runs/<time>_<model>_<arch> under the working
-    directory, as the command line does. `resume=RUN_DIR` continues that run.
+    overrides: strings, as typed after `genlab train` (or one list of them). run_dir: where to
+    write it; default: outputs/runs/<time>_<model>_<arch> under the working directory, as the
+    command line does. `resume=RUN_DIR` continues that run.
     """
+    overrides = _override_strings(overrides)
+    if run_dir is not None and not isinstance(run_dir, str | Path):
+        raise ConfigError(f"run_dir={run_dir!r} is not allowed; give a folder path (str or Path)")
     try:
-        return _train(list(overrides), run_dir)
+        return _train(overrides, run_dir)
     except OSError as e:  # a read-only or full disk, a path that is a file: one line
         if isinstance(e, GenlabError):
             raise
         raise storage_error(e) from None
+
+
+def _override_strings(given: tuple) -> list[str]:
+    """train's positional arguments as a list of overrides: strings, or one list or tuple of
+    them (a notebook's list of overrides); anything else refused, named by its position."""
+    in_list = len(given) == 1 and isinstance(given[0], list | tuple)
+    values = list(given[0]) if in_list else list(given)
+    for i, value in enumerate(values):
+        where = f"overrides[{i}]" if in_list else f"argument {i + 1}"
+        if isinstance(value, list | tuple):
+            raise ConfigError(
+                f"genlab.train's {where} is a {type(value).__name__}, {value!r}; give the "
+                'overrides as separate strings, genlab.train("data=synthetic", '
+                '"trainer.epochs=2"), or as one list alone'
+            )
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"genlab.train's {where} is {value!r} ({type(value).__name__}); each override "
+                'is a string such as "trainer.epochs=2"'
+            )
+    return values
 
 
 def _train(overrides: list[str], run_dir: str | Path | None) -> Run:
@@ -90,6 +115,25 @@ def load(run_dir: str | Path) -> Run:
     return Run(run_dir)
 
 
+def _run_dir(path) -> Path:
+    """path as the absolute directory of a run, or one line saying what it is instead."""
+    if not isinstance(path, str | Path):
+        raise ConfigError(f"run_dir={path!r} is not allowed; give a run directory (str or Path)")
+    run_dir = Path(path).absolute()
+    wrote = "give the directory genlab.train or `genlab train` wrote"
+    if not run_dir.exists():
+        raise ConfigError(f"{path}: no such directory; {wrote}")
+    if not run_dir.is_dir():
+        owner = run_record(run_dir)
+        inside = f"genlab.load({str(owner)!r})" if owner else wrote
+        raise ConfigError(f"{path} is a file, not a run directory; {inside}")
+    if not holds_a_run(run_dir):
+        raise ConfigError(
+            f"{path} is not a genlab run (no checkpoints/, status.json or .hydra/ in it); {wrote}"
+        )
+    return run_dir
+
+
 def _save_config(run_dir: Path, cfg, overrides: list[str]) -> None:
     """.hydra/config.yaml and overrides.yaml, as a command-line run has them."""
     hydra_dir = run_dir / ".hydra"
@@ -103,12 +147,7 @@ class Run:
     trained model (loaded on first use) to sample, draw and evaluate."""
 
     def __init__(self, run_dir: str | Path, device: str = "auto"):
-        self.dir = Path(run_dir).absolute()
-        if not holds_a_run(self.dir):
-            raise ConfigError(
-                f"{run_dir} is not a genlab run (no checkpoints/, status.json or .hydra/ in it); "
-                "give the directory genlab.train or `genlab train` wrote"
-            )
+        self.dir = _run_dir(run_dir)
         self.device = device
         self._loaded = None  # (config, training step, global step) from checkpoints/last.pt
 
@@ -167,12 +206,21 @@ class Run:
 
     def grid(self, n: int = 100, seed: int = 0) -> Image.Image:
         """n samples as one image, 10 per row (a cGAN or cVAE with 10 classes: row k is class k)."""
+        _count("n", n)
         classes = self._step.num_classes
+        if classes and n % classes:
+            raise ConfigError(
+                f"n={n} is not allowed for this run's grid of {classes} classes (a row per "
+                f"class); give a multiple of {classes}"
+            )
         labels = torch.arange(classes).repeat_interleave(n // classes) if classes else None
         return _image(self.sample(n, labels, seed=seed), nrow=n // classes if classes else 10)
 
     def interpolation(self, rows: int = 8, steps: int = 10, seed: int = 0) -> Image.Image:
         """Each row walks linearly between two prior draws (a cGAN or cVAE keeps row r's class)."""
+        _count("rows", rows)
+        _count("steps", steps, least=2)  # a walk has both its ends
+        sample_request(self._step, 1, None, seed)  # the seed, as sample() checks it
         return _image(interpolation(self._step, rows, steps, seed), nrow=steps)
 
     def evaluate(self, write: bool = True, force: bool = False, **settings) -> dict[str, float]:
@@ -181,12 +229,13 @@ class Run:
         device = make_device(self.device)
         return evaluate_run(self._run, self.dir, device, settings, write, force)[0]
 
-    def plot(self, tags: list[str] | None = None):
-        """A matplotlib figure of the logged scalars (default: every train/ tag)."""
+    def plot(self, tags: str | list[str] | None = None):
+        """A matplotlib figure of the logged scalars: a tag, a list of tags, or (None) every
+        train/ tag."""
         import matplotlib.pyplot as plt
 
         scalars = self.scalars()
-        tags = tags or sorted(t for t in scalars if t.startswith("train/"))
+        tags = _plotted(tags, scalars)
         fig, axes = plt.subplots(1, len(tags), figsize=(3.2 * len(tags), 2.6), squeeze=False)
         for ax, tag in zip(axes[0], tags, strict=True):
             steps, values = zip(*scalars[tag], strict=True)
@@ -195,6 +244,29 @@ class Run:
             ax.set_xlabel("step")
         fig.tight_layout()
         return fig
+
+
+def _plotted(tags, scalars: dict) -> list[str]:
+    """plot's tags: one tag or a list of them (None: every train/ tag), each one the run logged."""
+    tags = [tags] if isinstance(tags, str) else tags
+    if tags is not None and not (
+        isinstance(tags, list | tuple) and all(isinstance(t, str) for t in tags)
+    ):
+        raise ConfigError(f"tags={tags!r} is not allowed; give a tag or a list of tags")
+    tags = list(tags or sorted(t for t in scalars if t.startswith("train/")))
+    logged = ", ".join(sorted(scalars)) or "none"
+    missing = [t for t in tags if t not in scalars]
+    if missing:
+        raise ConfigError(f"tags={missing!r}: this run never logged them; it has {logged}")
+    if not tags:
+        raise ConfigError(f"this run logged no train/ scalars to plot; it has {logged}")
+    return tags
+
+
+def _count(name: str, value, least: int = 1) -> None:
+    """An integer argument (rows, steps, n) of at least `least`, or one line."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise ConfigError(f"{name}={value!r} is not allowed; it must be an integer > {least - 1}")
 
 
 def _image(images: torch.Tensor, nrow: int) -> Image.Image:

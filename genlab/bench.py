@@ -9,7 +9,8 @@
     python -m genlab.bench quality --help              # time to quality (benchmark/quality.py)
 
 Both sides train the same network on the same batch size in the same process, interleaved, and
-each keeps its best of --repeats runs, so a busy machine slows both alike.
+each keeps its best of --repeats runs, so a busy machine slows both alike. Every case's config is
+composed and checked, and its data read, before anything trains: bad input is one line, exit 2.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import platform
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from genlab.benchmark import ArgumentParser
+from genlab.errors import ConfigError, GenlabError, storage_error
 
 if TYPE_CHECKING:  # torch is imported once a benchmark runs: --help prints without it
     import torch
@@ -92,7 +96,7 @@ def best(a: Result | None, b: Result) -> Result:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog=sys.argv[0] if sys.argv[0].startswith("genlab") else "python -m genlab.bench",
         description=__doc__.split("\n")[0],
     )
@@ -113,26 +117,60 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def check_args(args: argparse.Namespace) -> list[str]:
+    """The model names; a bad count, name or --out is one line, before torch is imported."""
+    from genlab.config.values import positive
+
+    positive("--steps", args.steps)
+    positive("--warmup", args.warmup, zero_ok=True)
+    positive("--repeats", args.repeats)
+    names = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in names if m not in CASES]
+    if unknown or not names:
+        shown = ",".join(unknown) or repr(args.models)
+        raise ConfigError(f"--models {shown} is not known; choose from {', '.join(CASES)}")
+    if args.out and args.out.is_dir():
+        raise ConfigError(
+            f"--out {args.out} is a folder; give a file, e.g. {args.out / 'speed.md'}"
+        )
+    return names
+
+
+def checked(overrides: list[str], ablate: bool):
+    """A case's config, checked as `genlab train` checks it, with its data read (once a process:
+    both sides share it) and, with --ablate, each flipped fast path's config checked too."""
+    from genlab.benchmark.runners import compose_config
+    from genlab.config.build import to_dict
+    from genlab.config.checks import validate
+    from genlab.config.data import make_data
+
+    cfg = compose_config(overrides)
+    c = to_dict(cfg)
+    validate(c)
+    make_data(c)
+    for flipped in ablations(c) if ablate else []:
+        validate(to_dict(compose_config([*overrides, *flipped])))
+    return cfg
+
+
 def main(argv=None) -> list[dict]:
+    """Runs the benchmark; bad input raises a GenlabError (or Hydra's error) before any training."""
     args = parse_args(argv)
+    names = check_args(args)
     import torch
 
     from genlab.benchmark.runners import compose_config, describe_fast, run_genlab, run_tutorial
     from genlab.config.build import make_device, to_dict
 
-    names = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in names if m not in CASES]
-    if unknown:
-        sys.exit(
-            f"error: --models {','.join(unknown)} is not known; choose from {', '.join(CASES)}"
-        )
     base = [f"device={args.device}", f"data={args.data}", "trainer.progress=false"]
     device = make_device(args.device)
-    load0 = os.getloadavg()[0]
-    rows = []
+    cases = {}  # name -> (its --set overrides, its config): every one checked first
     for name in names:
         sets = applicable(args.set, compose_config([*base, *CASES[name]]))
-        cfg = compose_config([*base, *CASES[name], *sets])
+        cases[name] = sets, checked([*base, *CASES[name], *sets], args.ablate)
+    load0 = os.getloadavg()[0]
+    rows = []
+    for name, (sets, cfg) in cases.items():
         c = to_dict(cfg)
         variants = [[]] + (ablations(c) if args.ablate else [])
         tut, gen = None, [None] * len(variants)
@@ -168,6 +206,7 @@ def main(argv=None) -> list[dict]:
     table = markdown(rows, header)
     print(table, end="")
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(table)
     return rows
 
@@ -190,12 +229,28 @@ def markdown(rows: list[dict], header: str) -> str:
 
 
 def cli(args: list[str]) -> None:
-    if args[:1] == ["quality"]:
-        from genlab.benchmark import quality
+    """`genlab bench ...`: bad input is one line on stderr, `error: ...`, and exit status 2."""
+    try:
+        if args[:1] == ["quality"]:
+            from genlab.benchmark import quality
 
-        quality.main(args[1:])
-    else:
-        main(args)
+            quality.main(args[1:])
+        else:
+            main(args)
+    except Exception as e:
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
+
+        from genlab.cli.one_line import one_line
+
+        if isinstance(e, GenlabError | HydraException | OmegaConfBaseException):
+            line = one_line(e, args)  # an override as `genlab train` names it
+        elif isinstance(e, OSError):
+            line = str(storage_error(e))  # --out or --docs: a missing, read-only or full disk
+        else:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -102,3 +102,137 @@ def test_genlab_help_lists_every_command_and_each_answers_help():
     assert "model: cgan, cvae, gan, vae" in train.stdout and "powered by Hydra" not in train.stdout
     unknown = genlab_cli("fly")
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: fly is not a genlab")
+
+
+# --- bad arguments: one line naming the argument, the value and what is allowed -------------
+
+
+TWO_STEPS = [*TINY, "arch.hidden=16", "eval.at_end=false", "trainer.max_steps=2"]
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    """A cGAN and a GAN of 2 steps each."""
+    root = tmp_path_factory.mktemp("runs")
+    cgan = genlab.train("model=cgan", *TWO_STEPS, run_dir=root / "cgan")
+    gan = genlab.train("model=gan", *TWO_STEPS, run_dir=root / "gan")
+    return cgan, gan
+
+
+def one_line_error(call, *args, **kwargs) -> str:
+    with pytest.raises(GenlabError) as e:
+        call(*args, **kwargs)
+    assert "\n" not in str(e.value)
+    return str(e.value)
+
+
+def test_train_takes_one_list_of_overrides_as_the_command_line_takes_them(tmp_path):
+    gan = genlab.train(["model=gan", *TWO_STEPS], run_dir=tmp_path / "gan")
+    assert gan.status["status"] == "finished" and gan.step == 2
+    assert gan.config["model"]["name"] == "gan" and gan.config["data"]["name"] == "synthetic"
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        ((["data=synthetic"], "model=gan"), {}, "genlab.train's argument 1 is a list, ['data=sy"),
+        (("data=synthetic", 3), {}, "genlab.train's argument 2 is 3 (int); each override is a s"),
+        ((None,), {}, "genlab.train's argument 1 is None (NoneType); each override is a string"),
+        (({"model": "gan"},), {}, "genlab.train's argument 1 is {'model': 'gan'} (dict); each "),
+        ((["data=synthetic", 7],), {}, "genlab.train's overrides[1] is 7 (int); each override"),
+        (("data=synthetic",), {"run_dir": 3}, "run_dir=3 is not allowed; give a folder path"),
+    ],
+)
+def test_train_refuses_an_override_that_is_not_a_string_by_its_position(
+    in_tmp, args, kwargs, message
+):
+    assert one_line_error(genlab.train, *args, **kwargs).startswith(message)
+    assert not (in_tmp / "outputs").exists()  # refused before any work
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"rows": 0}, "rows=0 is not allowed; it must be an integer > 0"),
+        ({"rows": -1}, "rows=-1 is not allowed; it must be an integer > 0"),
+        ({"rows": 1.5}, "rows=1.5 is not allowed; it must be an integer > 0"),
+        ({"steps": 0}, "steps=0 is not allowed; it must be an integer > 1"),
+        ({"steps": 1}, "steps=1 is not allowed; it must be an integer > 1"),
+        ({"steps": "3"}, "steps='3' is not allowed; it must be an integer > 1"),
+        ({"seed": -1}, "seed=-1 is not allowed; it must be an integer in 0 to 2^63 - 1"),
+    ],
+)
+def test_interpolation_refuses_bad_rows_steps_and_seed(tiny_runs, kwargs, message):
+    for run in tiny_runs:
+        assert one_line_error(run.interpolation, **kwargs) == message
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda r: r.sample(0), "n=0 is not allowed; it must be an integer > 0"),
+        (lambda r: r.sample(-1), "n=-1 is not allowed; it must be an integer > 0"),
+        (lambda r: r.sample("10"), "n='10' is not allowed; it must be an integer > 0"),
+        (lambda r: r.sample(10, labels=10), "labels=10 is not a class; choose 0 to 9"),
+        (lambda r: r.sample(10, labels=-1), "labels=-1 is not a class; choose 0 to 9"),
+        (lambda r: r.sample(2, labels=[1, 9, 3]), "labels=[1, 9, 3] is not allowed; give 2 class"),
+        (lambda r: r.sample(2, labels="a"), "labels='a' is not allowed; class ids are integers"),
+        (lambda r: r.grid(n=0), "n=0 is not allowed; it must be an integer > 0"),
+        (lambda r: r.grid(n=-5), "n=-5 is not allowed; it must be an integer > 0"),
+        (lambda r: r.grid(n="x"), "n='x' is not allowed; it must be an integer > 0"),
+        (lambda r: r.grid(n=15), "n=15 is not allowed for this run's grid of 10 classes (a row"),
+        (lambda r: r.grid(seed=-1), "seed=-1 is not allowed; it must be an integer in 0 to 2^63"),
+    ],
+)
+def test_a_conditional_run_refuses_bad_counts_labels_and_grids(tiny_runs, call, message):
+    cgan, _ = tiny_runs
+    assert one_line_error(call, cgan).startswith(message)
+
+
+def test_an_unconditional_run_refuses_labels_and_draws_any_grid(tiny_runs):
+    _, gan = tiny_runs
+    for labels in (3, [1, 2], "a"):
+        assert one_line_error(gan.sample, 4, labels=labels) == (
+            f"labels={labels!r} needs a cGAN or cVAE run; this run has no classes"
+        )
+    assert one_line_error(gan.grid, n=-5) == "n=-5 is not allowed; it must be an integer > 0"
+    assert gan.grid(n=15).size == (10 * 30 + 2, 2 * 30 + 2)  # no classes: any n, 10 per row
+
+
+def test_plot_takes_one_tag_as_a_string_and_refuses_a_tag_never_logged(tiny_runs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cgan, _ = tiny_runs
+    fig = cgan.plot(tags="train/d_loss")
+    assert [ax.get_title() for ax in fig.axes] == ["train/d_loss"]
+    plt.close(fig)
+    assert one_line_error(cgan.plot, tags=["train/d_loss", "train/nope"]) == (
+        "tags=['train/nope']: this run never logged them; it has train/d_fake, train/d_loss, "
+        "train/d_real, train/g_loss"
+    )
+    assert one_line_error(cgan.plot, tags=3) == (
+        "tags=3 is not allowed; give a tag or a list of tags"
+    )
+
+
+def test_load_refuses_a_missing_folder_a_file_and_a_folder_that_is_not_a_run(tiny_runs, tmp_path):
+    cgan, _ = tiny_runs
+    wrote = "give the directory genlab.train or `genlab train` wrote"
+    missing = tmp_path / "nowhere"
+    assert one_line_error(genlab.load, missing) == f"{missing}: no such directory; {wrote}"
+    assert one_line_error(genlab.load, tmp_path) == (
+        f"{tmp_path} is not a genlab run (no checkpoints/, status.json or .hydra/ in it); {wrote}"
+    )
+    loose = tmp_path / "notes.txt"
+    loose.write_text("x")
+    assert one_line_error(genlab.load, loose) == f"{loose} is a file, not a run directory; {wrote}"
+    checkpoint = cgan.dir / "checkpoints" / "last.pt"  # a file of a run: its run is named
+    assert one_line_error(genlab.load, checkpoint) == (
+        f"{checkpoint} is a file, not a run directory; genlab.load({str(cgan.dir)!r})"
+    )
+    assert one_line_error(genlab.load, None) == (
+        "run_dir=None is not allowed; give a run directory (str or Path)"
+    )

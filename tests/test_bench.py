@@ -2,11 +2,13 @@
 
 import pytest
 import torch
+from conftest import exit_status
 
-from genlab.bench import ablations, main
-from genlab.benchmark import quality
+from genlab.bench import ablations, cli, main
+from genlab.benchmark import quality, runners
 from genlab.benchmark.measure import PeakMemory, StepClock
 from genlab.config.build import to_dict
+from genlab.errors import ConfigError
 
 
 def test_bench_compares_both_sides_and_writes_the_table(tmp_path):
@@ -110,14 +112,6 @@ def test_quality_bench_trains_each_pair_and_reports_its_curve(tmp_path):
     assert (tmp_path / "quality.png").stat().st_size > 0
 
 
-def test_quality_bench_refuses_an_unknown_pair_or_override_in_one_line(tmp_path):
-    with pytest.raises(SystemExit, match="--pairs gan-rnn is not known"):
-        quality.main(["--pairs", "gan-rnn", "--out", str(tmp_path)])
-    with pytest.raises(SystemExit, match="error: model.nope=1: .*model.nope") as e:
-        quality.main(["--pairs", "gan-mlp", "--also", "model.nope=1", "--out", str(tmp_path)])
-    assert "\n" not in str(e.value.code)
-
-
 def test_the_quality_table_goes_into_the_results_page_between_its_markers(tmp_path):
     page = tmp_path / "results.md"
     page.write_text(
@@ -128,5 +122,93 @@ def test_the_quality_table_goes_into_the_results_page_between_its_markers(tmp_pa
         "# Results\n<!-- bench quality mnist -->\n\n| new | table |\n\n"
         "<!-- /bench quality mnist -->\nend\n"
     )
-    with pytest.raises(SystemExit, match="has no <!-- bench quality celeba -->"):
+    with pytest.raises(ConfigError, match="has no <!-- bench quality celeba -->"):
         quality.update_docs(page, "bench quality celeba", "| x |\n")
+
+
+# --- bad input: one line on stderr, `error: ...`, exit status 2, before anything trains -------
+SPEED = ["--models", "gan-mlp", "--device", "cpu", "--data", "synthetic"]
+CHOICES = "choose from vae-mlp, vae-cnn, gan-mlp, gan-cnn, cgan-mlp, cgan-cnn"
+BAD_BENCH = [
+    (["--steps", "0"], "--steps=0 is not allowed; it must be an integer > 0"),
+    (["--steps", "-1"], "--steps=-1 is not allowed; it must be an integer > 0"),
+    (["--repeats", "0"], "--repeats=0 is not allowed; it must be an integer > 0"),
+    (["--repeats", "-2"], "--repeats=-2 is not allowed; it must be an integer > 0"),
+    (["--warmup", "-1"], "--warmup=-1 is not allowed; it must be an integer >= 0"),
+    (["--steps", "abc"], "argument --steps: invalid int value: 'abc'"),
+    (["--device", "tpu"], "argument --device: invalid choice: 'tpu' (choose from 'auto', 'cpu'"),
+    (["--set", "foo=1"], "foo=1: the config has no key foo; known keys: data, optimizer"),
+    (["--set", "optimizer.lr=0"], "optimizer.lr=0 is not allowed; it must be a number > 0"),
+    (["--data", "cifar"], "data=cifar is not known; choose one of celeba, fashion_mnist"),
+    (["--data", "celeba"], "CelebA files not found: put img_align_celeba, list_eval_partition"),
+    (["--data", "fashion_mnist"], "FashionMNIST files not found: put train-images-idx3-ubyte.gz"),
+    (["--models", "gan-rnn"], f"--models gan-rnn is not known; {CHOICES}"),
+    (["--models", ","], f"--models ',' is not known; {CHOICES}"),
+]
+
+
+@pytest.fixture
+def no_training(monkeypatch, tmp_path):
+    """Any training fails the test; the working directory is tmp_path; no data downloads."""
+
+    def trains(*args, **kwargs):
+        raise AssertionError("trained before refusing")
+
+    for name in ("run_genlab", "run_tutorial"):
+        monkeypatch.setattr(runners, name, trains)
+    monkeypatch.setattr(quality, "launch", trains)
+    monkeypatch.setattr("torchvision.datasets.FashionMNIST.download", trains)
+    monkeypatch.delenv("GENLAB_DATA_MIRROR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def refused(args, capsys) -> str:
+    """cli(args)'s one line on stderr, after checking it exits 2 and prints nothing else."""
+    assert exit_status(cli, args) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.count("\n") == 1 and out.err.startswith("error: "), out.err
+    return out.err.removeprefix("error: ").rstrip("\n")
+
+
+@pytest.mark.parametrize("args, message", BAD_BENCH, ids=[" ".join(a) for a, _ in BAD_BENCH])
+def test_bench_refuses_bad_input_in_one_line(no_training, capsys, args, message):
+    assert refused([*SPEED, *args], capsys).startswith(message)
+
+
+def test_bench_refuses_a_folder_as_out_before_training(no_training, capsys):
+    assert refused([*SPEED, "--out", str(no_training)], capsys) == (
+        f"--out {no_training} is a folder; give a file, e.g. {no_training / 'speed.md'}"
+    )
+
+
+BAD_QUALITY = [
+    (["--jobs", "0"], "--jobs=0 is not allowed; it must be an integer > 0"),
+    (["--evals", "-1"], "--evals=-1 is not allowed; it must be an integer > 0"),
+    (["--threads", "x"], "argument --threads: invalid int value: 'x'"),
+    (["--pairs", "gan-rnn"], "--pairs gan-rnn is not known; choose from vae-mlp, vae-cnn, cvae"),
+    (["--set", "foo=1"], "foo=1: the config has no key foo; known keys: data, optimizer"),
+    (["--set", "optimizer.lr=0"], "optimizer.lr=0 is not allowed; it must be a number > 0"),
+    (["--also", "model.nope=1"], "model.nope=1: model has no key nope; known keys: name"),
+    (["--data", "celeba"], "CelebA files not found: put img_align_celeba, list_eval_partition"),
+    (["--data", "fashion_mnist"], "FashionMNIST files not found: put train-images-idx3-ubyte.gz"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_QUALITY, ids=[" ".join(a) for a, _ in BAD_QUALITY])
+def test_bench_quality_refuses_bad_input_in_one_line(no_training, capsys, args, message):
+    pairs = ["--pairs", "gan-mlp", "--data", "synthetic"]
+    assert refused(["quality", *pairs, *args], capsys).startswith(message)
+    assert not (no_training / "outputs").exists()  # refused before its folder is made
+
+
+def test_bench_quality_checks_the_docs_page_before_training(no_training, capsys):
+    page = no_training / "results.md"
+    page.write_text("# Results\n")
+    args = ["quality", "--pairs", "gan-mlp", "--data", "synthetic", "--docs", str(page)]
+    assert refused(args, capsys) == (
+        f"--docs {page} has no <!-- bench quality synthetic --> ... "
+        "<!-- /bench quality synthetic --> block to replace"
+    )
+    args[-1] = str(no_training / "missing.md")
+    assert refused(args, capsys) == f"cannot use {args[-1]}: No such file or directory"

@@ -9,11 +9,11 @@ trainer logs `time/train_s`, its wall time spent training with the evaluations t
 evaluation, so the periodic measurements do not count towards the time a pair needed. Prints one
 markdown row per run: when it first met every target, its final metrics and its training time
 against its budget; writes quality.md and quality.png (each metric against training time) in --out.
+Every run's config is composed and checked, and its data found, before the first one starts.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import re
@@ -23,7 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.errors import first_line
+from genlab.benchmark import ArgumentParser
+from genlab.errors import ConfigError
 
 PAIRS = ("vae-mlp", "vae-cnn", "cvae-mlp", "cvae-cnn", "gan-mlp", "gan-cnn", "cgan-mlp", "cgan-cnn")
 CGAN = {"class_accuracy": (">=", 0.985), "fid": ("<=", 3.0), "recall": (">=", 0.5)}
@@ -89,16 +90,21 @@ def read_curve(run_dir: Path) -> list[tuple[float, dict[str, float]]]:
 
 
 def job(name: str, overrides: list[str], args) -> tuple[str, str, list[str]]:
-    """(row name, model-arch pair, the run's overrides, eval_every included)."""
+    """(row name, model-arch pair, the run's overrides, eval_every included). Its config is
+    checked as `genlab train` checks it and its data found (the test split, the smaller one),
+    so bad input stops the benchmark before any run starts; Hydra's errors propagate."""
     from genlab.benchmark.runners import compose_config
+    from genlab.config.build import to_dict
+    from genlab.config.checks import validate
+    from genlab.config.data import make_data
 
     overrides = [*overrides, f"data={args.data}", *args.set]
-    try:
-        c = compose_config(overrides)
-    except Exception as e:  # Hydra's own errors: an unknown key or choice
-        sys.exit(f"error: {name}: {first_line(e)}")
-    every = max(1, math.ceil(c.trainer.epochs / args.evals))
-    return name, f"{c.model.name}-{c.arch.name}", [*overrides, f"trainer.eval_every={every}"]
+    c = to_dict(compose_config(overrides))
+    validate(c)
+    make_data(c, "test")
+    every = max(1, math.ceil(c["trainer"]["epochs"] / args.evals))
+    pair = f"{c['model']['name']}-{c['arch']['name']}"
+    return name, pair, [*overrides, f"trainer.eval_every={every}"]
 
 
 def launch(jobs, args, out: Path) -> list[Outcome]:
@@ -189,8 +195,8 @@ def plot(outcomes: list[Outcome], data: str, path: Path) -> None:
     plt.close(fig)
 
 
-def parse_args(argv) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+def parse_args(argv):
+    p = ArgumentParser(
         prog="genlab bench quality", description=__doc__.split("\n")[0] if __doc__ else None
     )
     p.add_argument("--pairs", default=",".join(PAIRS), help=f"comma list of {', '.join(PAIRS)}")
@@ -219,25 +225,25 @@ def parse_args(argv) -> argparse.Namespace:
 def main(argv=None) -> list[Outcome]:
     import platform
 
-    import torch
+    from genlab.config.values import positive
 
-    args = parse_args(argv)
+    args = parse_args(argv)  # --help and a bad argument: before torch is imported
     pairs = [p.strip() for p in args.pairs.split(",") if p.strip()]
     unknown = [p for p in pairs if p not in PAIRS]
-    if unknown:
-        sys.exit(f"error: --pairs {','.join(unknown)} is not known; choose from {', '.join(PAIRS)}")
-    for name, value in (
-        ("--jobs", args.jobs),
-        ("--threads", args.threads),
-        ("--evals", args.evals),
-    ):
-        if value < 1:
-            sys.exit(f"error: {name}={value} is not allowed; give an integer >= 1")
-    out = args.out or Path("outputs/bench") / time.strftime("quality-%Y-%m-%d_%H-%M-%S")
-    out.mkdir(parents=True, exist_ok=True)
+    if unknown or not (pairs or args.also):
+        shown = ",".join(unknown) or repr(args.pairs)
+        raise ConfigError(f"--pairs {shown} is not known; choose from {', '.join(PAIRS)}")
+    for name in ("jobs", "threads", "evals"):
+        positive(f"--{name}", getattr(args, name))
+    if args.docs:
+        docs_block(args.docs, f"bench quality {args.data}")  # before hours of training
     jobs = [job(p, [f"model={p.split('-')[0]}", f"arch={p.split('-')[1]}"], args) for p in pairs]
     jobs += [job(extra, extra.split(), args) for extra in args.also]
+    out = args.out or Path("outputs/bench") / time.strftime("quality-%Y-%m-%d_%H-%M-%S")
+    out.mkdir(parents=True, exist_ok=True)  # once every job is checked: a refusal writes nothing
     outcomes = launch(jobs, args, out)
+    import torch
+
     cpu = platform.processor() or platform.machine()
     header = (
         f"data={args.data}; {args.jobs} trainings side by side, {args.threads} torch thread(s) "
@@ -259,9 +265,15 @@ def main(argv=None) -> list[Outcome]:
 def update_docs(path: Path, key: str, table: str) -> None:
     """Replaces what lies between `<!-- KEY -->` and `<!-- /KEY -->` in path (the results page)
     with table: measured numbers are written by the benchmark, never copied by hand."""
+    text, begin, end = docs_block(path, key)
+    head, rest = text.split(begin, 1)
+    path.write_text(f"{head}{begin}\n\n{table}\n{end}{rest.split(end, 1)[1]}")
+
+
+def docs_block(path: Path, key: str) -> tuple[str, str, str]:
+    """path's text and its `<!-- KEY -->`, `<!-- /KEY -->` markers; a page without them refused."""
     text = path.read_text()
     begin, end = f"<!-- {key} -->", f"<!-- /{key} -->"
     if begin not in text or end not in text:
-        sys.exit(f"error: --docs {path} has no {begin} ... {end} block to replace")
-    head, rest = text.split(begin, 1)
-    path.write_text(f"{head}{begin}\n\n{table}\n{end}{rest.split(end, 1)[1]}")
+        raise ConfigError(f"--docs {path} has no {begin} ... {end} block to replace")
+    return text, begin, end
