@@ -124,8 +124,22 @@ def test_two_objectives_give_a_pareto_front(tmp_path, monkeypatch):
         (["+model.nope=choice(1,2)"], "nope"),
         (["objective=class_accuracy"], "objective=class_accuracy"),
         (["hydra.sweeper.storage=sqlite:////proc/optuna.db"], "hydra.sweeper.storage="),
+        (["objective=g_loss"], "objective=g_loss has no better direction"),
+        (["objective=d_real"], "objective=d_real has no better direction"),
+        (["objective=kid_std"], "objective=kid_std has no better direction"),
+        (["hydra.sweeper.pruner=median"], "set trainer.eval_every"),
     ],
-    ids=["pruner", "direction", "unknown key", "objective of another model", "read-only storage"],
+    ids=[
+        "pruner",
+        "direction",
+        "unknown key",
+        "objective of another model",
+        "read-only storage",
+        "g_loss",
+        "d_real",
+        "kid_std",
+        "pruner without evaluations",
+    ],  # fmt: skip
 )
 def test_bad_search_input_is_one_line_before_any_trial(
     tmp_path, monkeypatch, capsys, args, message
@@ -176,13 +190,62 @@ def test_optuna_dashboard_shows_the_study_and_its_trials(tmp_path):
 def test_a_journal_file_holds_a_study_and_refuses_the_other_direction(tmp_path):
     """The storage for SLURM jobs on a shared file system: an append-only journal file."""
     from genlab.errors import ConfigError
-    from genlab.search.study import open_study, pruner, sampler
+    from genlab.search.study import open_study, pruner
 
     url = f"journal://{tmp_path / 'study.log'}"
-    study = open_study("s", url, ["maximize"], sampler("tpe", 0), pruner("none"))
+    study = open_study("s", url, ["maximize"], ("tpe", 0), pruner("none"))
     trial = study.ask()
     study.tell(trial, trial.suggest_float("x", 0.0, 1.0))
-    again = open_study("s", url, ["maximize"], sampler("tpe", 0), pruner("none"))
+    again = open_study("s", url, ["maximize"], ("tpe", 0), pruner("none"))
     assert len(again.trials) == 1 and (tmp_path / "study.log").stat().st_size > 0
-    with pytest.raises(ConfigError, match="maximizes; this search would minimize"):
-        open_study("s", url, ["minimize"], sampler("tpe", 0), pruner("none"))
+    with pytest.raises(
+        ConfigError, match="would maximize .1 objective.; this search would minimize"
+    ):
+        open_study("s", url, ["minimize"], ("tpe", 0), pruner("none"))
+
+
+@pytest.mark.parametrize(
+    "sweep, values",
+    [("range(0,10,3)", [0, 3, 6, 9]), ("range(1,4)", [1, 2, 3]), ("range(0.0,1.0,0.25)",
+     [0.0, 0.25, 0.5, 0.75]), ("interval(1,3)", [1, 2, 3])],
+)  # fmt: skip
+def test_a_range_searches_what_hydra_sweeps(sweep, values):
+    """Hydra's range(start, stop, step) stops before stop, as Python's; every value is reachable."""
+    from genlab.search.space import parse
+
+    (dist,) = parse({}, [f"x={sweep}"])[0].values()
+    step = getattr(dist, "step", None) or 1
+    reach = [dist.low + i * step for i in range(round((dist.high - dist.low) / step) + 1)]
+    assert reach == pytest.approx(values)
+
+
+def test_a_continued_study_asks_new_points_and_refuses_another_objective(tmp_path):
+    from genlab.errors import ConfigError
+    from genlab.search.study import open_study, pruner
+
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    space = {"x": optuna.distributions.FloatDistribution(0.0, 1.0)}
+
+    def launch(n: int) -> list[float]:
+        study = open_study("s", url, ["minimize"], ("random", 0), pruner("none"), ["fid"])
+        asked = [study.ask(space) for _ in range(n)]
+        for t in asked:
+            study.tell(t, t.params["x"])
+        return [t.params["x"] for t in asked]
+
+    first, again = launch(3), launch(3)
+    assert not set(first) & set(again)  # the second launch does not replay the first
+    with pytest.raises(ConfigError, match="optimizes fid; this search would optimize neg_elbo"):
+        open_study("s", url, ["minimize"], ("random", 0), pruner("none"), ["neg_elbo"])
+
+
+def test_a_trial_reports_at_its_evaluations_epoch(tmp_path, monkeypatch):
+    """Pruners compare trials at the same evaluation, whatever their batch size."""
+    monkeypatch.chdir(tmp_path)
+    cli([*SEARCH, "model=vae", "objective=neg_elbo", "hydra.sweeper.n_trials=1",
+         "hydra.sweeper.pruner=median", "optimizer.lr=interval(1e-4,1e-3)", "trainer.epochs=4",
+         "trainer.eval_every=1", f"hydra.sweep.dir={tmp_path / 's'}"])  # fmt: skip
+    studies, storage = stored(tmp_path)
+    (study,) = studies.values()
+    (trial,) = optuna.load_study(study_name=study.study_name, storage=storage).trials
+    assert sorted(trial.intermediate_values) == [1, 2, 3]  # epochs, not steps 4, 8, 12

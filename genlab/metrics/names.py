@@ -25,6 +25,14 @@ def headline(metrics: dict[str, float], family: str, measured: dict | None = Non
 
 
 LOWER_IS_BETTER = ("fid", "kid", "neg_elbo", "iw_nll", "loss", "recon", "kl", "train_s")
+HIGHER_IS_BETTER = (
+    "precision",
+    "recall",
+    "classifier_score",
+    "class_accuracy",
+    "min_class_share",
+    "psnr",
+)  # fmt: skip  (others, e.g. d_real or an adversarial g_loss, have no better direction)
 
 
 def higher_is_better(name: str) -> bool:

@@ -11,6 +11,7 @@ Hydra's own override parser reads the syntax, so a space reads as on the command
 from __future__ import annotations
 
 import hashlib
+import math
 
 from genlab.errors import ConfigError
 
@@ -44,12 +45,18 @@ def distribution(key: str, sweep):
         if isinstance(sweep.start, int) and isinstance(sweep.end, int):
             return d.IntDistribution(sweep.start, sweep.end, log=log)
         return d.FloatDistribution(float(sweep.start), float(sweep.end), log=log)
-    if isinstance(sweep, RangeSweep):
-        values = [sweep.start, sweep.stop, sweep.step]
-        if all(isinstance(v, int) for v in values):
-            return d.IntDistribution(sweep.start, sweep.stop - sweep.step, step=sweep.step, log=log)
-        return d.FloatDistribution(sweep.start, sweep.stop, step=sweep.step, log=log)
+    if isinstance(sweep, RangeSweep):  # Hydra's range, as Python's: start, start + step, ... < stop
+        if sweep.step <= 0 or sweep.stop <= sweep.start:
+            raise ConfigError(f"{key}: {_shown(sweep)} holds no value to search")
+        last = sweep.start + sweep.step * math.ceil((sweep.stop - sweep.start) / sweep.step - 1)
+        if all(isinstance(v, int) for v in (sweep.start, sweep.stop, sweep.step)):
+            return d.IntDistribution(sweep.start, int(last), step=sweep.step, log=log)
+        return d.FloatDistribution(sweep.start, round(float(last), 12), step=sweep.step, log=log)
     raise ConfigError(f"{key}: {type(sweep).__name__} is not a search space Optuna can sample")
+
+
+def _shown(sweep) -> str:
+    return f"range({sweep.start}, {sweep.stop}, {sweep.step})"
 
 
 def study_name(objective, space: dict, fixed: list[str]) -> str:

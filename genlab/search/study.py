@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from genlab.errors import ConfigError, first_line
-from genlab.metrics.names import higher_is_better
+from genlab.metrics.names import HIGHER_IS_BETTER, LOWER_IS_BETTER, higher_is_better
 
 SAMPLERS = ("tpe", "random", "cmaes")
 PRUNERS = ("none", "median", "hyperband", "successive_halving")
@@ -32,6 +32,13 @@ def directions(objective, given=None) -> list[str]:
     given (a direction, or one per objective)."""
     names = objectives_of(objective)
     if given is None:
+        known = sorted((*LOWER_IS_BETTER, *HIGHER_IS_BETTER))
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ConfigError(
+                f"objective={unknown[0]} has no better direction (an adversarial loss, a spread or "
+                f"D's output); choose one of {', '.join(known)}, or give hydra.sweeper.direction"
+            )
         return ["maximize" if higher_is_better(n) else "minimize" for n in names]
     given = [given] if isinstance(given, str) else list(given)
     for g in given:
@@ -107,14 +114,24 @@ def pruner(name: str):
     return optuna.pruners.NopPruner()
 
 
-def open_study(name: str, url: str | None, directions_: list[str], sampler_, pruner_):
-    """The study called name in the storage, created or continued (its directions must match)."""
+def open_study(
+    name: str,
+    url: str | None,
+    directions_: list[str],
+    sampled: tuple[str, int | None],
+    pruner_,
+    objectives: list[str] | None = None,
+):
+    """The study called name in the storage, created or continued: its objectives (a list of
+    metric names, recorded when it is created) and directions must match. A continued study's
+    sampler is seeded past its trials, so it asks new points rather than its first ones again.
+    sampled: the sampler's name and seed."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.create_study(
-            study_name=name, storage=storage(url), sampler=sampler_, pruner=pruner_,
+            study_name=name, storage=storage(url), sampler=sampler(*sampled), pruner=pruner_,
             directions=directions_, load_if_exists=True,
         )  # fmt: skip
     except ConfigError:
@@ -122,9 +139,21 @@ def open_study(name: str, url: str | None, directions_: list[str], sampler_, pru
     except Exception as e:  # a storage that cannot be opened or written
         raise ConfigError(f"hydra.sweeper.storage={url}: {first_line(e, 160)}") from None
     were = [d.name.lower() for d in study.directions]
+    named = study.user_attrs.get("objectives")
+    other = "name another study (hydra.sweeper.study_name=...)"
+    if objectives is not None and named is not None and list(named) != list(objectives):
+        raise ConfigError(
+            f"study {name} in {url} optimizes {', '.join(named)}; this search would optimize "
+            f"{', '.join(objectives)}: {other}"
+        )
     if were != directions_:
         raise ConfigError(
-            f"study {name} in {url} {'maximizes' if were[0] == 'maximize' else 'minimizes'}; this "
-            f"search would {directions_[0]}: name another study (hydra.sweeper.study_name=...)"
+            f"study {name} in {url} would {', '.join(were)} ({len(were)} objective"
+            f"{'s' if len(were) > 1 else ''}); this search would {', '.join(directions_)}: {other}"
         )
+    if objectives is not None and named is None and not study.trials:
+        study.set_user_attr("objectives", list(objectives))
+    kind, seed = sampled
+    if study.trials and seed is not None:  # a seed moved on by the trials the study has
+        study.sampler = sampler(kind, seed + len(study.trials))
     return study

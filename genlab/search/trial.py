@@ -19,8 +19,10 @@ def env_for(study_name: str, storage_url: str, pruner: str, trial_id: int) -> di
 
 
 def reporter(objective):
-    """The job's report to its trial, or None outside a search: a callable (metrics, step) that
-    reports the (first) objective and raises Pruned when the pruner says so."""
+    """The job's report to its trial, or None outside a search: a callable (metrics, step, epoch)
+    that reports the (first) objective at the evaluation's epoch (the pruners' resource: trials
+    of other batch sizes compare at the same epoch, not at the same batch count) and raises
+    Pruned when the pruner says so."""
     if not all(os.environ.get(k) for k in ENV) or objective is None:
         return None
     import optuna
@@ -36,11 +38,13 @@ def reporter(objective):
     metric = objectives_of(objective)[0]
     several = len(objectives_of(objective)) > 1  # Optuna prunes single-objective studies only
 
-    def report(metrics: dict[str, float], step: int) -> None:
+    def report(metrics: dict[str, float], step: int, epoch: int) -> None:
         if several or metric not in metrics:
             return
-        trial.report(metrics[metric], step)
+        trial.report(metrics[metric], epoch)
         if trial.should_prune():
-            raise Pruned(f"pruned at step {step} ({metric} {metrics[metric]:.4g})", step)
+            raise Pruned(
+                f"pruned at step {step}, epoch {epoch} ({metric} {metrics[metric]:.4g})", step
+            )
 
     return report

@@ -62,7 +62,7 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.config = config or {}  # the resolved run config, kept in every checkpoint
         self.group = group  # the configuration its seeds share in a sweep (the HParams row's)
-        self.on_evaluation = on_evaluation  # (metrics, step) after each evaluation but the last
+        self.on_evaluation = on_evaluation  # (metrics, step, epoch) at each but the last
         self.tracker = tracker  # an experiment tracker the logger reports to too (tracking/)
         self.global_step = self.epoch = self.batch = 0  # steps done; epoch; batches done in it
         self.logger: RunLogger | None = None
@@ -287,7 +287,7 @@ class Trainer:
             self._since = time.perf_counter() if not final else None
             try:
                 if self.on_evaluation is not None and not final:
-                    self.on_evaluation(self.metrics, self.global_step)
+                    self.on_evaluation(self.metrics, self.global_step, self.epoch)
             except Pruned as e:
                 pruned = e
         if not final and (pruned := distributed.broadcast(pruned, self.ranks)) is not None:

@@ -87,9 +87,15 @@ class OptunaSweeper(Sweeper):
         from genlab.config.checks import validate  # (here: Hydra's plugin scan imports no torch)
 
         validate(OmegaConf.to_container(cfg, resolve=True))
+        search_study.pruner(s.get("pruner", "none"))  # a name it does not know: that line first
+        if s.get("pruner", "none") != "none" and not cfg.trainer.eval_every:
+            raise ConfigError(
+                f"hydra.sweeper.pruner={s.get('pruner')} acts at evaluations, and a trial has none "
+                "before its end: set trainer.eval_every (steps between evaluations)"
+            )
         study = search_study.open_study(
-            name, url, directions, search_study.sampler(s.get("sampler", "tpe"), s.get("seed")),
-            search_study.pruner(s.get("pruner", "none")),
+            name, url, directions, (s.get("sampler", "tpe"), s.get("seed")),
+            search_study.pruner(s.get("pruner", "none")), objectives=names,
         )  # fmt: skip
         sweep_dir = Path(self.config.hydra.sweep.dir)
         claim_for_search(sweep_dir, name, url)  # another study's folder: refused, untouched
