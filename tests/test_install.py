@@ -75,7 +75,7 @@ def test_wheel_installs_and_runs_from_an_empty_directory(tmp_path):
     assert (run_dir / "checkpoints" / "last.pt").is_file() and (run_dir / "metrics.json").is_file()
     run(bin_dir / "genlab", "sample", f"run={run_dir}", "n=20")
     assert (run_dir / "samples.npz").is_file()
-    run(bin_dir / "genlab", "evaluate", f"run={run_dir}", "n_samples=40")
+    run(bin_dir / "genlab", "evaluate", f"run={run_dir}", "n_samples=40", "force=true")
     run(bin_dir / "python", "-m", "genlab.train", "experiment=seanie12_gan", *RUN)
     run(bin_dir / "genlab", "train", "-m", "model=vae,gan", "eval.at_end=false", *RUN)
     (sweep,) = (work / "outputs" / "multirun").iterdir()

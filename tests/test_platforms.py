@@ -30,7 +30,10 @@ finally:
 
 
 def as_on_windows(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "ignore::UserWarning:filelock"}
+    """genlab with those modules absent; its own data root, as its locks are filelock's soft ones
+    here (no fcntl), which a flock's lock file left by the other tests would hold forever."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "ignore::UserWarning:filelock",
+           "GENLAB_DATA": str(cwd / "data")}  # fmt: skip
     return subprocess.run([sys.executable, "-c", AS_ON_WINDOWS, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
