@@ -21,7 +21,14 @@ from pathlib import Path
 from genlab.errors import StorageError, storage_error
 from genlab.logging.hparams import is_experiment_key
 from genlab.metrics.names import higher_is_better
-from genlab.reporting.jobs import find_jobs, label, measured_by, sort_jobs, swept_keys
+from genlab.reporting.jobs import (
+    find_jobs,
+    label,
+    measured_by,
+    settings_of,
+    sort_jobs,
+    swept_keys,
+)
 from genlab.storage.read import read_yaml
 
 QUALITY = (  # the report's columns by default, when the jobs have them (--metrics all: every one)
@@ -66,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
             return fail(
                 f"the jobs were measured on different {what} ({', '.join(seen)}): their numbers "
                 "do not compare; report one sweep at a time, or pick one: --network ID"
+            )
+    for key in [k for k in settings_of(jobs) if k != "sampling_seed"]:
+        seen = measured_by(jobs, key)
+        if len(seen) > 1:
+            return fail(
+                f"the jobs were measured with different {key} ({', '.join(seen)}): their numbers "
+                f"do not compare; evaluate them alike (genlab evaluate run=... {key}=...)"
             )
     found = sorted({m for job in jobs for m in job.metrics})
     metrics = a.metrics.split(",") if a.metrics and a.metrics != "all" else found

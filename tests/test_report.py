@@ -193,3 +193,26 @@ def test_a_run_link_is_relative_and_names_the_folder_whatever_its_name(tmp_path,
     target = urljoin(tmp_path.as_uri() + "/report.html", link)
     assert urlsplit(link).scheme == "" and urlsplit(target).scheme == "file"
     assert unquote(urlsplit(target).path) == (tmp_path / name).as_posix() + "/"
+
+
+def test_jobs_measured_with_other_settings_are_not_compared(sweep, tmp_path, capsys):
+    copy = shutil.copytree(sweep, tmp_path / "sweep")
+    one = next(p for p in copy.iterdir() if (p / "metrics.json").is_file())
+    record = json.loads((one / "metrics.json").read_text())
+    record["measured"]["settings"]["n_samples"] = 8  # as `genlab evaluate n_samples=8 force=true`
+    (one / "metrics.json").write_text(json.dumps(record))
+    assert report.main([str(copy), "--compare", "loss"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "measured with different n_samples (40, 8)" in err
+
+
+def test_training_values_never_stand_under_a_quality_name(tmp_path):
+    """A VAE whose final evaluation never ran (eval.at_end=false, or killed) has its last training
+    minibatch's -ELBO as train/neg_elbo, not as the neg_elbo the evaluation measures."""
+    from genlab.reporting.jobs import load_job
+
+    run = tmp_path / "vae"
+    genlab.train(*[o for o in RUN if o != "model=gan"], "model=vae", "eval.at_end=false",
+                 run_dir=run)  # fmt: skip
+    job = load_job(run)
+    assert "neg_elbo" not in job.metrics and "train/neg_elbo" in job.metrics

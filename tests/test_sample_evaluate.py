@@ -83,3 +83,23 @@ def test_sample_and_evaluate_from_the_command_line(run_cli, tmp_path):
     printed = json.loads(result.stdout)
     assert {"fid", "class_accuracy"} <= set(printed["metrics"])
     assert printed["measured"]["network"].startswith("synthetic-")  # the id of what measured it
+
+
+def test_evaluate_with_other_settings_asks_for_force_and_keeps_the_measurement(
+    finished_run, capsys
+):
+    """n_samples=8 would rewrite metrics.json measured on 64: a sweep's numbers would no longer
+    compare. write=false prints them; force=true replaces them and records the new setting."""
+    run = finished_run("gan")
+    before = (run / "metrics.json").read_bytes()
+    with pytest.raises(SystemExit) as e:
+        evaluate.main([f"run={run}", "n_samples=8"])
+    err = capsys.readouterr().err
+    assert (
+        e.value.code == 2 and err.count("\n") == 1 and "measured with n_samples=64 (now 8)" in err
+    )
+    assert (run / "metrics.json").read_bytes() == before
+    evaluate.main([f"run={run}", "n_samples=8", "write=false"])
+    assert (run / "metrics.json").read_bytes() == before
+    evaluate.main([f"run={run}", "n_samples=8", "force=true"])
+    assert json.loads((run / "metrics.json").read_text())["measured"]["settings"]["n_samples"] == 8

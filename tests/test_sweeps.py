@@ -55,10 +55,10 @@ def test_joblib_sweep_runs_every_job_and_reports_the_failed_one(run_cli, tmp_pat
         finished = "optimizer.lr=0.001" in job.name
         assert status[job.name]["status"] == ("finished" if finished else "failed")
         assert bool(list(job.glob("events.out.tfevents.*"))) == finished  # its own TB run
-    rows = report_rows(sweep_dir, "--sort", "loss")
+    rows = report_rows(sweep_dir, "--sort", "train/loss")  # the last minibatch's: not evaluated
     assert len(rows) == 4
     assert [r["status"] for r in rows] == ["finished", "finished", "failed", "failed"]
-    assert float(rows[0]["loss"]) <= float(rows[1]["loss"])
+    assert float(rows[0]["train/loss"]) <= float(rows[1]["train/loss"])
     assert (
         rows[2]["error"] == "ConfigError: optimizer.lr=-1 is not allowed; it must be a number > 0"
     )

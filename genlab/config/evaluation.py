@@ -69,6 +69,11 @@ def make_evaluator(c: dict, device: torch.device):
 EVALUATE_ARGS = ("n_samples", "iw_samples", "fid_backbone")  # what `genlab evaluate` may change
 
 
+def settings_moved(was: dict, now: dict) -> list[str]:
+    """ "n_samples=10000 (now 8)" for each evaluation setting recorded in both that differs."""
+    return [f"{k}={was[k]} (now {now[k]})" for k in was if k in now and was[k] != now[k]]
+
+
 def evaluate_run(loaded, run_dir: Path, device, settings: dict, write: bool, force: bool = False):
     """`genlab evaluate` and the Python API's Run.evaluate: the run's metrics again, with the
     given eval settings over its own; returns (metrics, what measured them). With write, the run
@@ -88,12 +93,19 @@ def evaluate_run(loaded, run_dir: Path, device, settings: dict, write: bool, for
     c = {**c, "eval": {**c["eval"], **given, "at_end": True}}
     evaluator = make_evaluator(c, device)
     with owning(run_dir, "evaluate") if write else nullcontext():
-        before = read_measured(run_dir).get("network") if write else None
-        now = evaluator.measured["network"]
+        was = read_measured(run_dir) if write else {}
+        before, now = was.get("network"), evaluator.measured["network"]
         if before and before != now and not force:
             raise ConfigError(
                 f"{run_dir}/metrics.json was measured by {before}; this evaluation would measure "
                 f"in {now}: write=false prints the new numbers only, force=true replaces them"
+            )
+        moved = settings_moved(was.get("settings") or {}, evaluator.measured["settings"])
+        if moved and not force:
+            raise ConfigError(
+                f"{run_dir}/metrics.json was measured with {moved[0]}; its runs' numbers would "
+                "no longer compare: write=false prints the new numbers only, force=true replaces "
+                "them"
             )
         metrics = evaluator(step)
         if write:

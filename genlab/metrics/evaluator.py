@@ -106,6 +106,15 @@ class Evaluator:
             "classifier": net,  # class accuracy, classifier score, rarest class
             "floor_fid": network.floor_fid if network is not None and in_classifier else None,
             "reference": f"{self.n_samples} of {len(test)} test images (seed {REFERENCE_SEED})",
+            # every setting that moves a number: runs measured otherwise are not compared
+            "settings": {
+                "n_samples": self.n_samples,
+                "iw_samples": iw_samples,
+                "pr_k": pr_k,
+                "kid_subset_size": kid_subset_size,
+                "fid_backbone": fid_backbone,
+                "sampling_seed": seed,
+            },  # fmt: skip
             "data": data,
             "genlab": _version(),
         }

@@ -66,14 +66,10 @@ def load_job(run_dir: Path) -> Job:
 
 
 def last_scalars(run_dir: Path) -> dict[str, float]:
-    """The last logged value of every TensorBoard scalar in run_dir (tags train/x, eval/x,
-    time/x -> x; a final eval/x, also in metrics.json, wins over train/x)."""
+    """The last logged value of every TensorBoard scalar in run_dir: eval/x and time/x as x,
+    train/x as train/x (a minibatch's training value, never under a quality metric's name)."""
     scalars = read_scalars(run_dir, last_only=True)
-    out = {}
-    for tag in sorted(scalars, key=lambda t: t.startswith("eval/")):
-        name = tag.removeprefix("train/").removeprefix("eval/").removeprefix("time/")
-        out[name] = scalars[tag][-1][1]
-    return out
+    return {tag.removeprefix("eval/").removeprefix("time/"): scalars[tag][-1][1] for tag in scalars}
 
 
 def swept_keys(jobs: list[Job]) -> list[str]:
@@ -102,5 +98,12 @@ def label(job: Job, keys: list[str]) -> str:
 
 
 def measured_by(jobs: list[Job], key: str) -> list[str]:
-    """The distinct values of what measured the jobs (key: network, data, genlab)."""
-    return sorted({str(job.measured[key]) for job in jobs if job.measured.get(key)})
+    """The distinct values of what measured the jobs (key: network, data, genlab, or an
+    evaluation setting: n_samples, iw_samples, ...)."""
+    values = [job.measured.get(key, (job.measured.get("settings") or {}).get(key)) for job in jobs]
+    return sorted({str(v) for v in values if v is not None and v != ""})
+
+
+def settings_of(jobs: list[Job]) -> list[str]:
+    """The evaluation settings the jobs recorded (metrics/evaluator.py's measured["settings"])."""
+    return sorted({k for job in jobs for k in (job.measured.get("settings") or {})})
