@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         metrics = [m for m in QUALITY if m in found] or found
         metrics = ([a.sort] if a.sort and a.sort not in metrics else []) + metrics
     pareto = a.pareto.split(",") if a.pareto else searched_objectives(a.sweep_dir)
+    if a.pareto and len(set(pareto)) < 2:
+        return fail(f"--pareto {a.pareto}: a front needs two metrics or more (e.g. fid,train_s)")
     metrics += [m for m in pareto if m not in metrics]
     for m in [*metrics, *([a.sort] if a.sort else [])]:
         if m not in found:

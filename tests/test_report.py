@@ -86,6 +86,8 @@ def test_one_seed_gets_no_interval_and_a_compare_over_nothing_is_one_line(sweep,
     assert report.main([str(sweep), "--compare", "optimizer.lr"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no two groups differ in optimizer.lr alone" in err
+    assert report.main([str(sweep), "--pareto", "fid"]) == 2  # a front of one metric: a sort
+    assert "a front needs two metrics or more" in capsys.readouterr().err
 
 
 def test_reading_runs_logs_nothing_through_the_callers_logging(sweep, capsys):
