@@ -38,6 +38,8 @@ EXTRA_NEEDED = {  # what a plain install refuses in one line, and the extra its 
     "-m hydra/launcher=slurm": "genlab[sweeps]",
     "-m hydra/sweeper=genlab_optuna objective=fid optimizer.lr=0.1,0.2": "genlab[sweeps]",
     "tracking=mlflow": "genlab[mlflow]",
+    "-m tracking=mlflow seed=0,1": "genlab[mlflow]",
+    "eval.fid_backbone=inception": "genlab[inception]",
     "-m hydra/launcher=ray_cluster": "genlab[ray]",
 }
 API = """

@@ -67,7 +67,7 @@ def test_version_is_the_installed_distributions():
 WITHOUT_EXTRAS = (  # a plain install: no launcher, search or tracking plugin
     "import sys\nfor m in ('hydra_plugins.hydra_submitit_launcher', "
     "'hydra_plugins.hydra_joblib_launcher', 'hydra_plugins.hydra_ray_launcher', 'optuna', "
-    "'mlflow', 'submitit', 'joblib'):\n    sys.modules[m] = None\n"
+    "'mlflow', 'submitit', 'joblib', 'torch_fidelity'):\n    sys.modules[m] = None\n"
     "from genlab.__main__ import main\nmain(sys.argv[1:])\n"
 )
 
@@ -94,6 +94,8 @@ def test_without_extras_a_run_and_a_sweep_train_quietly(tmp_path):
         ),
         (["-m", "hydra/sweeper=optuna_gan", "model=gan", "objective=fid"], "genlab[sweeps]"),
         (["tracking=mlflow"], "genlab[mlflow]"),
+        (["-m", "tracking=mlflow", "seed=0,1"], "genlab[mlflow]"),
+        (["eval.fid_backbone=inception"], "genlab[inception]"),
     ],
 )
 def test_without_extras_asking_for_a_plugin_is_one_line_naming_its_extra(tmp_path, ask, extra):
@@ -102,9 +104,9 @@ def test_without_extras_asking_for_a_plugin_is_one_line_naming_its_extra(tmp_pat
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})  # fmt: skip
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-2000:]
     assert f"pip install '{extra}'" in done.stderr
-    typed = next(a for a in ask if a.startswith(("hydra/", "tracking=")))
+    typed = next(a for a in ask if a.startswith(("hydra/", "tracking=", "eval.")))
     assert done.stderr.startswith(f"error: {typed} needs")  # the choice as typed
-    assert not (tmp_path / "outputs").exists() or ask[0] == "tracking=mlflow"
+    assert not (tmp_path / "outputs").exists()  # refused before Hydra made a folder
 
 
 def test_the_slurm_launcher_imports_without_its_plugin():

@@ -106,3 +106,14 @@ def test_a_missing_resume_path_with_a_quote_is_one_line(tmp_path, monkeypatch, c
     assert exit_status(cli, ["resume=it's gone"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "resume=it's gone: no such directory" in err
+
+
+def test_a_tilde_no_shell_expanded_is_the_home_folder(tmp_path, monkeypatch):
+    """`hydra.run.dir=~/x` reaches genlab as typed (the shell expands ~ only at a word's start):
+    Hydra cannot parse it, and quoted it would make a folder named ~."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    cli([*T, "model=vae", "trainer.max_steps=2", "hydra.run.dir=~/runs/x"])
+    cli(["resume=~/runs/x", "trainer.max_steps=3"])
+    assert genlab.load(tmp_path / "home" / "runs" / "x").step == 3
+    assert not (tmp_path / "~").exists()

@@ -27,7 +27,13 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from genlab.cli.one_line import one_line
-from genlab.cli.overrides import check_optional_choices, override, resume_args, single_run_dir
+from genlab.cli.overrides import (
+    check_extras,
+    check_optional_choices,
+    override,
+    resume_args,
+    single_run_dir,
+)
 from genlab.errors import (
     GenlabError,
     Interrupted,
@@ -48,6 +54,7 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
     previous = signal.signal(signal.SIGTERM, _terminate)  # outside a step too: a clean exit 143
     try:
         check_optional_choices(args)
+        check_extras(args)
         # `genlab train model=gan -m loss=hinge,lsgan`: argparse takes no flag after an override
         args = [a for a in args if a in ("-m", "--multirun")] + [
             a for a in args if a not in ("-m", "--multirun")

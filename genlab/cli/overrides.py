@@ -29,6 +29,25 @@ def check_optional_choices(args: list[str]) -> None:
                         )
 
 
+NEEDS = {  # a choice on the command line -> (the module it needs, the extra that installs it)
+    ("tracking", "mlflow"): ("mlflow", "genlab[mlflow]"),
+    ("eval.fid_backbone", "inception"): ("torch_fidelity", "genlab[inception]"),
+}
+
+
+def check_extras(args: list[str]) -> None:
+    """A choice whose extra is not installed stops here, in one line, before Hydra makes a
+    folder (a sweep's job would fail only once launched)."""
+    import importlib.util
+
+    for a in args:
+        key, _, values = a.lstrip("+").partition("=")
+        for value in values.split(","):
+            module, extra = NEEDS.get((key, value.strip()), (None, None))
+            if module and importlib.util.find_spec(module) is None:
+                raise ConfigError(f"{key}={value} needs {module}: pip install '{extra}'")
+
+
 def _value(args: list[str], key: str) -> str | None:
     """The value of the last `key=value` argument as Hydra reads it (quotes and their escapes
     undone), or None."""
@@ -71,6 +90,11 @@ def resume_args(args: list[str]) -> list[str]:
             args = [*args, *recorded_sweep(Path(sweep), args)]
         refuse_a_job_in_the_sweeps_root(args)
         return args
+    if sweep not in (None, "null"):
+        raise ConfigError(
+            f"resume_sweep={sweep} continues a sweep, which runs with -m: genlab train -m "
+            f"resume_sweep={sweep} (a single run continues with resume=RUN_DIR)"
+        )
     value = _value(args, "resume")
     if value in (None, "null"):
         return args
@@ -95,9 +119,9 @@ def launch_only() -> set[str]:
 
 
 def recorded_sweep(sweep: Path, args: list[str]) -> list[str]:
-    """`-m resume_sweep=DIR` alone: the overrides DIR's own launch recorded (multirun.yaml), so
-    the sweep continues its jobs; none when the command line gives the sweep's overrides again.
-    A folder without a record, or a search's, is refused in one line."""
+    """`-m resume_sweep=DIR`: the overrides DIR's own launch recorded (multirun.yaml) that the
+    command line does not give again, so the sweep continues its own jobs (a key given on the
+    command line wins). A folder without a record, or a search's, is refused in one line."""
     from genlab.storage.read import read_yaml
 
     if (sweep / "search.json").is_file():  # runs/sweep.py: a search's folder
@@ -106,8 +130,6 @@ def recorded_sweep(sweep: Path, args: list[str]) -> list[str]:
             "continue its study (interrupted trials are marked failed there)"
         )
     keys = {a.lstrip("+~").split("=", 1)[0] for a in args if "=" in a and not a.startswith("-")}
-    if any(k not in launch_only() and not k.startswith("hydra") for k in keys):
-        return []  # the sweep's overrides, given again
     record = read_yaml(sweep / "multirun.yaml", "a sweep's record")
     try:
         said = record["hydra"]["overrides"]
@@ -148,13 +170,13 @@ def single_run_dir(args: list[str]) -> tuple[Path | None, bool]:
 
 
 def _quote_path(arg: str) -> str:
-    """A path as typed (spaces, quotes, a Windows path's backslashes and colon, commas) quoted for
-    Hydra, which would read it as a sweep or fail on it; a value quoted already stays as it is."""
+    """A path as typed (spaces, quotes, a Windows path's backslashes and colon, commas, a leading
+    ~ that no shell expanded) quoted for Hydra, which would read it as a sweep or fail on it."""
     key, eq, value = arg.partition("=")
-    whole = len(value) > 1 and value[0] in "'\"" and value[-1] == value[0]
-    if eq and key.lstrip("+") in PATHS and not whole:
-        return override(key, value)
-    return arg
+    if not eq or key.lstrip("+") not in PATHS:
+        return arg
+    value = _unquoted(value)  # one quoted for Hydra already: the path it stands for
+    return override(key, str(Path(value).expanduser()) if value.startswith("~") else value)
 
 
 def override(key: str, value: str) -> str:
