@@ -103,6 +103,21 @@ def test_resume_sweep_alone_continues_the_recorded_jobs_never_its_root(swept, ca
     assert not (swept / "status.json").exists() and not (swept / "checkpoints").exists()
 
 
+def test_resume_sweep_with_a_key_keeps_the_recorded_rest(swept, capsys):
+    """`-m resume_sweep=DIR seed=5`: the sweep's own overrides and this seed, never a default
+    MNIST job in the sweep's folder."""
+    cli(["-m", f"resume_sweep={swept}", "seed=5"])
+    new = [j for j in jobs(swept) if "seed=5" in j.name]
+    assert len(new) == 1 and "data=synthetic" in new[0].name and "model=vae" in new[0].name
+
+
+def test_resume_sweep_without_multirun_is_one_line(swept, capsys):
+    assert exit_status(cli, [f"resume_sweep={swept}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"genlab train -m resume_sweep={swept}" in err
+    assert not (swept.parent / "outputs").exists()
+
+
 def test_resume_sweep_of_a_folder_without_a_record_is_one_line(tmp_path, capsys):
     assert exit_status(cli, ["-m", f"resume_sweep={tmp_path}"]) == 2
     err = capsys.readouterr().err
@@ -118,17 +133,18 @@ def test_a_sweep_naming_no_job_is_refused_before_training_into_its_root(tmp_path
 
 @pytest.mark.parametrize(
     "name, content",
-    [("metrics.json", "[1, 2]"), ("status.json", '"finished"'), (".hydra/overrides.yaml", "a: 1")],
-)
+    [("metrics.json", "[1, 2]"), ("status.json", '"finished"'), ("status.json", b"\x80\xff"),
+     (".hydra/overrides.yaml", "a: 1"), (".hydra/overrides.yaml", "[1, 2]")],
+)  # fmt: skip
 def test_a_foreign_record_on_resume_is_one_line_and_the_run_stays(tmp_path, capsys, name, content):
     run = tmp_path / "run"
     cli([*SMALL, f"hydra.run.dir={run}"])
-    (run / name).write_text(content)
+    (run / name).write_bytes(content if isinstance(content, bytes) else content.encode())
     before = snapshot(run)
     capsys.readouterr()
     assert exit_status(cli, [f"resume={run}", "trainer.max_steps=5"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"{run / name} is not a" in err, err
+    assert err.count("\n") == 1 and f"{run / name} is not " in err, err
     assert snapshot(run) == before
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from genlab.errors import ConfigError
-from genlab.storage.read import read_yaml
+from genlab.runs.directory import read_overrides
 
 RESUMABLE = (
     "trainer.epochs",
@@ -34,8 +34,7 @@ REBUILDS = ("recipe", "experiment")  # groups that are no key of the config: can
 def launched_with(run_dir: Path) -> list[str]:
     """The overrides the run was started with (its .hydra/overrides.yaml); [] when it has none;
     StorageError (one line) for an empty, truncated or foreign one."""
-    path = Path(run_dir) / ".hydra" / "overrides.yaml"
-    return [str(o) for o in read_yaml(path, "a run's overrides file", list) or []]
+    return read_overrides(run_dir)
 
 
 def resumed_config(cfg: DictConfig, overrides, saved: dict, run_dir: Path) -> tuple[dict, list]:

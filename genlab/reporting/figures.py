@@ -50,7 +50,7 @@ def plot(jobs: list[Job], x: str, ys: list[str], keys: list[str], path: Path) ->
         ax.grid(alpha=0.3)
         if lines:
             ax.legend(fontsize=7)
-    fig.tight_layout()
+    _tight(fig)
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -77,7 +77,7 @@ def curves(groups: list[Group], metrics: list[str], path: Path) -> bool:
         ax.set(title=m, xlabel="training time (s)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
-    fig.tight_layout()
+    _tight(fig)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
@@ -102,3 +102,12 @@ def _is_float(v: str) -> bool:
 
 def _ordered(values: set[str]) -> list[str]:
     return sorted(values, key=lambda v: (0, float(v), "") if _is_float(v) else (1, 0.0, v))
+
+
+def _tight(fig) -> None:
+    """tight_layout, quietly: labels too long to fit (an odd job name) keep the default layout."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()

@@ -12,9 +12,8 @@ from genlab.errors import StorageError
 from genlab.logging.hparams import group_of
 from genlab.logging.metrics_json import read_measured, read_metrics
 from genlab.logging.scalars import read_scalars
-from genlab.runs.directory import runs_now
+from genlab.runs.directory import read_overrides, runs_now
 from genlab.runs.status import read_status
-from genlab.storage.read import read_yaml
 
 
 @dataclass
@@ -38,8 +37,7 @@ def find_jobs(sweep_dir: Path) -> list[Job]:
 def load_job(run_dir: Path) -> Job:
     """A job from its files; one whose files cannot be read is "unreadable", with the reason."""
     try:
-        items = read_yaml(run_dir / ".hydra" / "overrides.yaml", "an overrides file", list) or []
-        items = [str(item) for item in items]
+        items = read_overrides(run_dir)
         overrides = dict(item.split("=", 1) for item in items if "=" in item)
         overrides = {k.lstrip("+~"): v for k, v in overrides.items()}
     except StorageError as e:

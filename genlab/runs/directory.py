@@ -8,8 +8,9 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from genlab.errors import ConfigError
+from genlab.errors import ConfigError, StorageError
 from genlab.storage.lock import OWNER_SUFFIX, FileLock, held
+from genlab.storage.read import read_yaml
 
 MARKS = ("status.json", "checkpoints", ".hydra", "metrics.json")  # what a run leaves behind
 
@@ -107,3 +108,15 @@ def runs_now(run_dir: Path) -> bool:
     """Whether a process owns run_dir now: its lock is held (asked of the lock, not of a pid a
     dead owner left behind, which another process may have been given since)."""
     return held(Path(run_dir) / LOCK)
+
+
+def read_overrides(run_dir: Path) -> list[str]:
+    """The overrides a run was launched with (.hydra/overrides.yaml); [] when it has none;
+    StorageError (one line) for an empty, truncated or foreign file."""
+    path = Path(run_dir) / ".hydra" / "overrides.yaml"
+    items = read_yaml(path, "a run's overrides file", list) or []
+    stray = next((i for i in items if not isinstance(i, str) or "=" not in i.lstrip("~")
+                  and not i.startswith("~")), None)  # fmt: skip
+    if stray is not None:
+        raise StorageError(f"{path} is not a run's overrides file ({stray!r} is no key=value)")
+    return items

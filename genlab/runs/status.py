@@ -151,7 +151,7 @@ class StatusCallback(Callback):
 
     def __init__(self):
         self.record: JobRecord | None = None
-        self.before: str | None = None  # the status.json the directory held, verbatim
+        self.before: bytes | None = None  # the status.json the directory held, verbatim
 
     def on_job_start(self, config: DictConfig, **kwargs) -> None:
         self.record = None
@@ -159,7 +159,7 @@ class StatusCallback(Callback):
             return  # another rank's job: rank 0 keeps the record
         run_dir = Path(config.hydra.runtime.output_dir)
         path = run_dir / STATUS_FILE
-        self.before = path.read_text() if path.is_file() else None
+        self.before = path.read_bytes() if path.is_file() else None
         sweep_job = config.hydra.mode == RunMode.MULTIRUN
         if config.resume or (sweep_job and self.before is not None):
             try:
