@@ -179,3 +179,17 @@ def test_two_processes_on_first_use_train_the_classifier_once(tmp_path):
     trained = [v for k, v in seen if k == "line" and v.startswith("training the synthetic")]
     assert len(ids) == 1 and len(trained) == 1, seen
     assert len([k for k, _ in seen if k == "line"]) == 2  # "training ..." and its result: no more
+
+
+def test_waiting_for_a_lock_says_whom_it_waits_for(tmp_path, capsys):
+    proc = subprocess.Popen([sys.executable, "-c", HOLD.replace("120", "2"), str(tmp_path / "l")],
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with FileLock(tmp_path / "l"):  # waits until the holder's sleep ends
+            pass
+        assert f"waiting for pid {proc.pid} on " in capsys.readouterr().err
+    finally:
+        proc.kill()
+        proc.wait()

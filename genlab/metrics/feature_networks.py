@@ -92,7 +92,8 @@ def get_network(
             f"data={name} has {'x'.join(map(str, train.image_shape[1:]))} images; the metrics' "
             f"classifier needs at least {MIN_SIDE}x{MIN_SIDE}: set eval.at_end=false"
         )
-    path = data_root(root) / "classifiers" / file_name(name, train.image_shape, train.num_classes)
+    shape, classes = train.image_shape, train.num_classes
+    path = data_root(root) / "classifiers" / file_name(name, shape, classes, train.fingerprint)
     with FileLock(path.with_suffix(".lock")):  # one process trains, the others wait and load
         if path.is_file() and not force:
             net = load_network(path, device)
@@ -177,8 +178,9 @@ def load_network(path: Path, device, expected: str | None = None) -> FeatureNetw
     )
 
 
-def file_name(name: str, image_shape, num_classes: int) -> str:
-    """mnist.pt; synthetic sets differ in shape and classes, so theirs name both."""
+def file_name(name: str, image_shape, num_classes: int, fingerprint: str = "") -> str:
+    """mnist.pt; synthetic sets differ in shape, classes and images (data.size, ...), so theirs
+    name all three: runs on two of them never retrain each other's network over and over."""
     if name == "synthetic":
-        return f"synthetic-{'x'.join(map(str, image_shape))}-{num_classes}.pt"
+        return f"synthetic-{'x'.join(map(str, image_shape))}-{num_classes}-{fingerprint[:8]}.pt"
     return f"{name}.pt"

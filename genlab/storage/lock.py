@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -50,9 +51,14 @@ class FileLock:
         lock = filelock.FileLock(self.path, thread_local=False)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock.acquire(timeout=-1 if wait else 0)
-        except filelock.Timeout:
-            return owner(self.path)
+            try:
+                lock.acquire(timeout=0)
+            except filelock.Timeout:
+                if not wait:
+                    return owner(self.path)
+                said = f"waiting for {owner(self.path)} to finish with {self.path}"
+                print(said, file=sys.stderr, flush=True)  # never a silent wait
+                lock.acquire(timeout=-1)
         except OSError as e:  # a read-only folder, a file system without locks
             raise (
                 storage_error(e)
