@@ -296,13 +296,3 @@ def test_vae_test_metrics_sync_with_the_host_once(compose_cfg, tmp_path, monkeyp
     monkeypatch.setattr(torch.Tensor, "item", lambda t: reads.append(1) or item(t))
     vae_test_metrics(trainer.step.vae, images, trainer.step.loss, k=4, batch_size=20)  # 8 batches
     assert reads == []  # the sums stay on the device; one .tolist() at the end
-
-
-def test_two_synthetic_sets_keep_a_network_each(compose_cfg, tmp_path, capsys):
-    """data.size=64 and data.size=96 make other images: each its own network, never retrained
-    when runs alternate between them."""
-    for size in (64, 96, 64):
-        make_network(to_dict(compose_cfg(f"data.root={tmp_path}", f"data.size={size}")),
-                     torch.device("cpu"))  # fmt: skip
-    assert len(list((tmp_path / "classifiers").glob("synthetic-*.pt"))) == 2
-    assert capsys.readouterr().out.count("training the synthetic classifier") == 2

@@ -13,9 +13,12 @@ import threading
 from pathlib import Path
 
 import pytest
+import torch
 
 import genlab
 from genlab import sample
+from genlab.config.build import to_dict
+from genlab.config.evaluation import make_network
 from genlab.reporting.jobs import load_job
 from genlab.runs.directory import LOCK, owning
 from genlab.storage.atomic import write_atomic
@@ -193,3 +196,13 @@ def test_waiting_for_a_lock_says_whom_it_waits_for(tmp_path, capsys):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_two_synthetic_sets_keep_a_network_each(compose_cfg, tmp_path, capsys):
+    """data.size=64 and data.size=96 make other images: each its own network, never retrained
+    when runs alternate between them."""
+    for size in (64, 96, 64):
+        make_network(to_dict(compose_cfg(f"data.root={tmp_path}", f"data.size={size}")),
+                     torch.device("cpu"))  # fmt: skip
+    assert len(list((tmp_path / "classifiers").glob("synthetic-*.pt"))) == 2
+    assert capsys.readouterr().out.count("training the synthetic classifier") == 2

@@ -192,7 +192,7 @@ class Trainer:
             self.train_seconds, self._since = self._clock(), None
             bar.close()
             self.close()
-        return {**last, **self.metrics, "train_s": round(self.train_seconds, 2)}
+        return {**last, **self.metrics, "train_s": self.train_seconds}  # as TensorBoard has it
 
     def _train_batch(self, x, y, bar) -> dict[str, float]:
         """One batch, then what falls due at this step. Returns the scalars if logged.
