@@ -92,11 +92,8 @@ def run(main: Callable[[], None], args: list[str], command: str) -> None:
             again = "continue the sweep with the same command (finished jobs are kept)"
         else:
             again = f"resume with: {command} {shlex.quote(override('resume', _shown(e.run_dir)))}"
-        print(
-            f"interrupted by {signal.Signals(e.signum).name} at step {e.step}, checkpoint saved; "
-            f"{again}",
-            file=sys.stderr,
-        )
+        name = signal.Signals(e.signum).name
+        print(f"interrupted by {name} at step {e.step}, checkpoint saved; {again}", file=sys.stderr)
         sys.exit(128 + e.signum)
     except KeyboardInterrupt as e:
         signum = getattr(e, "signum", signal.SIGINT)
@@ -144,10 +141,9 @@ def register_plugins() -> None:
     for module, names in PLUGINS.items():
         for name in names:
             plugin = getattr(importlib.import_module(module), name)
-            if f"{module}.{name}" not in plugins.class_name_to_class and not inspect.isabstract(
-                plugin
-            ):
-                plugins.register(plugin)
+            if inspect.isabstract(plugin) or f"{module}.{name}" in plugins.class_name_to_class:
+                continue
+            plugins.register(plugin)
 
 
 def _asks_help(args: list[str]) -> bool:

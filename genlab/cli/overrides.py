@@ -149,7 +149,8 @@ def refuse_a_job_in_the_sweeps_root(args: list[str]) -> None:
     if any(a.startswith(("hydra/sweeper=", "hydra.sweep.subdir=")) for a in args):
         return
     keys = [a.lstrip("+~").split("=", 1)[0] for a in args if "=" in a and not a.startswith("-")]
-    if not any(k not in launch_only() and not k.startswith("hydra") for k in keys):
+    launch = launch_only()
+    if not any(k not in launch and not k.startswith("hydra") for k in keys):
         raise ConfigError(
             "a sweep (-m) names each job's folder by its overrides, and this one has none but "
             f"{', '.join(keys) or 'the defaults'}: give what the jobs are (e.g. seed=0,1), or "

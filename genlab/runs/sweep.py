@@ -65,11 +65,17 @@ def release_sweeps() -> None:
 
 
 def claim_for_search(sweep_dir: Path, study: str, storage: str | None) -> None:
-    """Records that sweep_dir holds the trials of this study; refuses, in one line, a folder that
-    holds another study's trials or another sweep's jobs (their folders would be written again:
-    a new study numbers its trials from 0)."""
+    """Records that sweep_dir holds the trials of this study (refuse_another_study first)."""
+    if refuse_another_study(sweep_dir, study, storage) is None:
+        write_atomic(Path(sweep_dir) / SEARCH, json.dumps(_record(study, storage), indent=2) + "\n")
+
+
+def refuse_another_study(sweep_dir: Path, study: str, storage: str | None) -> dict | None:
+    """Refuses, in one line, a folder that holds another study's trials or another sweep's jobs
+    (their folders would be written again: a new study numbers its trials from 0); returns the
+    folder's record of this study, None when it has none yet."""
     sweep_dir = Path(sweep_dir)
-    mine = {"study": study, "storage": storage}
+    mine = _record(study, storage)
     owner = read_json(sweep_dir / SEARCH, "a search record", keys=("study", "storage"))
     if owner is not None and owner != mine:
         raise ConfigError(
@@ -82,8 +88,11 @@ def claim_for_search(sweep_dir: Path, study: str, storage: str | None) -> None:
             f"hydra.sweep.dir={sweep_dir} holds the jobs of another sweep; a search needs a "
             "folder of its own: choose another hydra.sweep.dir"
         )
-    if owner is None:
-        write_atomic(sweep_dir / SEARCH, json.dumps(mine, indent=2) + "\n")
+    return owner
+
+
+def _record(study: str, storage: str | None) -> dict:
+    return {"study": study, "storage": storage}
 
 
 def refuse_a_search_folder(sweep_dir: Path) -> None:

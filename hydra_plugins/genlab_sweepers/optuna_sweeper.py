@@ -26,7 +26,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from genlab.cli.overrides import override
 from genlab.errors import ConfigError, Interrupted, Pruned
 from genlab.runs.directory import holds_a_run
-from genlab.runs.sweep import claim_for_search
+from genlab.runs.sweep import claim_for_search, refuse_another_study
 from genlab.search import space as search_space
 from genlab.search import study as search_study
 from genlab.search.trial import env_for
@@ -87,18 +87,19 @@ class OptunaSweeper(Sweeper):
         from genlab.config.checks import validate  # (here: Hydra's plugin scan imports no torch)
 
         validate(OmegaConf.to_container(cfg, resolve=True))
-        search_study.pruner(s.get("pruner", "none"))  # a name it does not know: that line first
+        pruner = search_study.pruner(s.get("pruner", "none"))  # an unknown name: that line first
         if s.get("pruner", "none") != "none" and not cfg.trainer.eval_every:
             raise ConfigError(
                 f"hydra.sweeper.pruner={s.get('pruner')} acts at evaluations, and a trial has none "
-                "before its end: set trainer.eval_every (steps between evaluations)"
+                "before its end: set trainer.eval_every (epochs between evaluations)"
             )
-        study = search_study.open_study(
-            name, url, directions, (s.get("sampler", "tpe"), s.get("seed")),
-            search_study.pruner(s.get("pruner", "none")), objectives=names,
-        )  # fmt: skip
         sweep_dir = Path(self.config.hydra.sweep.dir)
-        claim_for_search(sweep_dir, name, url)  # another study's folder: refused, untouched
+        refuse_another_study(sweep_dir, name, url)  # before the study is made in the storage
+        study = search_study.open_study(
+            name, url, directions, (s.get("sampler", "tpe"), s.get("seed")), pruner,
+            objectives=names,
+        )  # fmt: skip
+        claim_for_search(sweep_dir, name, url)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         log.info(f"study {name} in {url} ({', '.join(directions)} {', '.join(names)})")
         failures = self._run(study, space, fixed, url, int(s.get("n_trials", 20)), sweep_dir)
