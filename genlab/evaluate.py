@@ -21,6 +21,10 @@ class Args:
     n_samples: int | None = arg(None, "generated vs test images; null: the run's eval.n_samples")
     iw_samples: int | None = arg(None, "VAE IW-NLL samples; null: the run's eval.iw_samples")
     fid_backbone: str | None = arg(None, "classifier | inception; null: the run's")
+    train_images: int | None = arg(
+        None, "memorisation check's training images (0: none); null: the run's"
+    )
+    bootstrap: int | None = arg(None, "resamples for fid_se (0: none); null: the run's")
     device: str = arg("auto", "auto | cpu | cuda | mps")
     write: bool = arg(True, "rewrite <run>/metrics.json")
     force: bool = arg(False, "rewrite metrics.json measured by another feature network")

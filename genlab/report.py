@@ -20,7 +20,7 @@ from pathlib import Path
 
 from genlab.errors import StorageError, storage_error
 from genlab.logging.hparams import is_experiment_key
-from genlab.metrics.names import higher_is_better
+from genlab.metrics.names import direction, higher_is_better
 from genlab.reporting.jobs import (
     find_jobs,
     label,
@@ -33,7 +33,7 @@ from genlab.storage.read import read_yaml
 
 QUALITY = (  # the report's columns by default, when the jobs have them (--metrics all: every one)
     "class_accuracy", "fid", "recall", "precision", "min_class_share", "kid", "neg_elbo",
-    "iw_nll", "psnr",
+    "iw_nll", "psnr", "memorized_share",
 )  # fmt: skip
 
 
@@ -137,8 +137,8 @@ def write(a, out: Path, jobs, keys, groups, metrics, verdicts, pareto) -> int:
         text += markdown(group_rows(groups, metrics))
     if verdicts:
         metric = verdicts[0][1].metric
-        direction = "higher" if higher_is_better(metric) else "lower"
-        text += f"\n\n--compare {a.compare} on {metric} ({direction} is better):\n"
+        way = {True: "higher is better", False: "lower is better", None: "a check, no better way"}
+        text += f"\n\n--compare {a.compare} on {metric} ({way[direction(metric)]}):\n"
         text += "".join(f"\n- {v.text(key)}" for key, v in verdicts)
     if len(pareto) > 1:
         from genlab.reporting.pareto import pareto_front
@@ -163,8 +163,10 @@ def write(a, out: Path, jobs, keys, groups, metrics, verdicts, pareto) -> int:
         print(f"plot: {out / 'report.png'}")
     drawn = curves(groups, metrics, out / "report_curves.png")
     grids = {g.label: last_grid(g) for g in groups}
+    closest = {g.label: last_grid(g, "closest_to_train") for g in groups}
     write_page(out / "report.html", f"genlab report: {a.sweep_dir}", notes, groups, jobs, keys,
-               metrics, verdicts, grids, out / "report_curves.png" if drawn else None)  # fmt: skip
+               metrics, verdicts, grids, out / "report_curves.png" if drawn else None,
+               closest)  # fmt: skip
     print(f"page: {out / 'report.html'}")
     return 0
 

@@ -120,7 +120,7 @@ def test_welch_and_holm_on_numbers_worked_out_by_hand():
     # t = -10 / sqrt(1/3 + 1/3) = -12.247, df = 4: two-sided p = 2.5e-4
     assert v.p == pytest.approx(2.5e-4, rel=0.05) and v.p_holm == v.p
     assert v.low == pytest.approx(-10 - 2.776 * (2 / 3) ** 0.5, rel=1e-3)
-    assert "they differ: a is better" in v.text("loss")  # FID: lower is better
+    assert "they differ: loss=a is better" in v.text("loss")  # FID: lower is better
     c = group("c", [1.5, 2.5, 3.5])
     ps = sorted(x.p for x in compare([a, b, c], "loss", "fid"))
     holm = sorted(x.p_holm for x in compare([a, b, c], "loss", "fid"))

@@ -171,6 +171,8 @@ def check_eval(e: dict) -> None:
     one_of("eval.network", e["network"], ("auto", "local"))
     for key in ("n_samples", "iw_samples", "pr_k", "kid_subset_size", "batch_size"):
         positive(f"eval.{key}", e[key])
+    for key in ("train_images", "bootstrap"):
+        positive(f"eval.{key}", e[key], zero_ok=True)
     if e["n_samples"] <= e["pr_k"]:
         raise ConfigError(
             f"eval.n_samples={e['n_samples']} is not allowed with eval.pr_k={e['pr_k']}: "

@@ -52,6 +52,9 @@ def make_evaluator(c: dict, device: torch.device):
             "features from it, and FID/KID/precision/recall in them mean nothing; choose "
             "eval.fid_backbone=inception (pip install 'genlab[inception]') or eval.at_end=false"
         )
+    from genlab.metrics.likelihood import PROTOCOL
+
+    vae = c["model"]["name"] in ("vae", "cvae")
     try:
         return Evaluator(
             None if one_class else make_network(c, device),
@@ -60,13 +63,18 @@ def make_evaluator(c: dict, device: torch.device):
             **{k: e[k] for k in ("n_samples", "iw_samples", "fid_backbone", "pr_k", "batch_size")},
             kid_subset_size=e["kid_subset_size"],
             seed=c["seed"],
+            train=make_data(c, "train") if e["train_images"] else None,
+            train_images=e["train_images"],
+            bootstrap=e["bootstrap"],
+            likelihood=PROTOCOL[c["loss"]["name"]] if vae else None,
             data=c["data"]["name"],
         )
     except BackboneError as err:
         raise ConfigError(str(err)) from None
 
 
-EVALUATE_ARGS = ("n_samples", "iw_samples", "fid_backbone")  # what `genlab evaluate` may change
+# what `genlab evaluate` may change
+EVALUATE_ARGS = ("n_samples", "iw_samples", "fid_backbone", "train_images", "bootstrap")
 
 
 def settings_moved(was: dict, now: dict) -> list[str]:
@@ -82,6 +90,7 @@ def evaluate_run(loaded, run_dir: Path, device, settings: dict, write: bool, for
     from genlab.config.resume import launched_with
     from genlab.logging.hparams import group_of
     from genlab.logging.metrics_json import read_measured, write_metrics
+    from genlab.logging.tensorboard import as_grid, save_grid
     from genlab.runs.directory import owning
 
     c, step, global_step = loaded
@@ -111,4 +120,6 @@ def evaluate_run(loaded, run_dir: Path, device, settings: dict, write: bool, for
         if write:
             group = group_of(launched_with(run_dir))
             write_metrics(run_dir, metrics, global_step, evaluator.measured, group)
+            for name, (images, nrow) in evaluator.grids().items():
+                save_grid(as_grid(images, nrow), run_dir, name, global_step)
     return metrics, evaluator.measured

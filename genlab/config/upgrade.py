@@ -38,4 +38,7 @@ def upgrade(saved: dict) -> dict:
             d[key] = visible_device(key)
     c.setdefault("tracking", {"name": "none"})  # before 0.3: no tracker
     c.setdefault("recipe", "unrecorded")  # before recipes per data set: unnamed
+    if isinstance(c.get("eval"), dict):  # before the memorisation check and FID's error: none
+        c["eval"].setdefault("train_images", 0)
+        c["eval"].setdefault("bootstrap", 0)
     return c

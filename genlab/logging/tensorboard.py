@@ -42,11 +42,10 @@ class RunLogger:
     def images(self, grids: dict[str, tuple[torch.Tensor, int]], step: int, png: bool) -> None:
         """grids: name -> (images in [0, 1], (N, C, H, W); images per row)."""
         for name, (images, nrow) in grids.items():
-            images = images.float().cpu().nan_to_num(0.0)  # a diverged model: black, no warning
-            grid = make_grid(images, nrow=nrow, padding=2, pad_value=0.5)
+            grid = as_grid(images, nrow)
             self.writer.add_image(f"images/{name}", grid, step)
             if png:
-                save_image(grid, self.run_dir / "images" / f"{name}_step{step:07d}.png")
+                save_grid(grid, self.run_dir, name, step)
 
     def text(self, tag: str, text: str, step: int = 0) -> None:
         self.writer.add_text(tag, text, step)
@@ -94,6 +93,19 @@ class RunLogger:
         for summary in hparams_summary(hparams, metrics):  # experiment, session start, end
             self.writer.file_writer.add_summary(summary)
         self.writer.flush()
+
+
+def as_grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
+    """Images in [0, 1] as one picture, a diverged model's NaNs black (no warning)."""
+    return make_grid(images.float().cpu().nan_to_num(0.0), nrow=nrow, padding=2, pad_value=0.5)
+
+
+def save_grid(grid: torch.Tensor, run_dir: Path, name: str, step: int) -> Path:
+    """<run>/images/<name>_step<step>.png, what the report's page shows."""
+    path = Path(run_dir) / "images" / f"{name}_step{step:07d}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(grid, path)
+    return path
 
 
 def _sort_after(writer: SummaryWriter, existing: list[Path]) -> None:

@@ -5,6 +5,11 @@ test images, in the feature space of the data set's classifier (or Inception-v3'
 the two give numbers on different scales that must not be compared). A cGAN adds the class
 accuracy of samples drawn with balanced labels; the VAE adds its test negative ELBO, the
 importance-weighted NLL and the reconstruction PSNR; the cVAE both (its nats: -log p(x | y)).
+
+Beside the numbers, what no single figure says: the memorisation check (each sample's nearest
+training image against a test image's, metrics/memorization.py) and each headline metric's
+standard error over the evaluation itself (`<metric>_se`, metrics/noise.py), so a report can
+tell measurement noise from seed-to-seed spread.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from genlab.metrics.distances import (
 )
 from genlab.metrics.feature_networks import FeatureNetwork
 from genlab.metrics.likelihood import vae_test_metrics
+from genlab.metrics.memorization import memorization
+from genlab.metrics.noise import fid_bootstrap_se, share_se
 from genlab.metrics.precision_recall import precision_recall
 from genlab.trainers.sampling import balanced_labels, sample
 from genlab.trainers.step import LikelihoodStep, Step
@@ -90,6 +97,10 @@ class Evaluator:
         batch_size: int,
         kid_subset_size: int,
         seed: int,
+        train: ImageSet | None = None,  # searched for each sample's nearest training image
+        train_images: int = 0,  # how many of them (0: no memorisation check)
+        bootstrap: int = 0,  # resamples for FID's standard error (0: none)
+        likelihood: str | None = None,  # what a VAE's nats bound (metrics/likelihood.PROTOCOL)
         data: str = "",  # the data set's name, for the record
     ):  # conf/eval/default.yaml says what each one means
         self.classifier = network.model if network is not None else None
@@ -99,6 +110,10 @@ class Evaluator:
         self.real = test.images[picked]  # uint8 (N, C, H, W)
         self.real_labels = test.labels[picked]  # a cVAE's likelihood is of p(x | y)
         self.n_samples = len(self.real)  # n generated vs n real: capped at the test split
+        self.train = None
+        if train is not None and train_images > 0:  # a fixed subset when capped
+            order = torch.randperm(len(train), generator=g)[:train_images]
+            self.train = train.images[order.sort().values]
         net = network.id if network is not None else None
         in_classifier = fid_backbone == "classifier"
         self.measured = {  # what measured the numbers: metrics.json and the HParams row keep it
@@ -114,16 +129,20 @@ class Evaluator:
                 "kid_subset_size": kid_subset_size,
                 "fid_backbone": fid_backbone,
                 "sampling_seed": seed,
+                "train_images": len(self.train) if self.train is not None else 0,
+                "bootstrap": bootstrap,
+                "likelihood": likelihood,
             },  # fmt: skip
             "data": data,
             "genlab": _version(),
         }
         self.iw_samples, self.pr_k = iw_samples, pr_k
         self.batch_size, self.kid_subset_size = batch_size, kid_subset_size
-        self.seed = seed
+        self.seed, self.bootstrap = seed, bootstrap
+        self.closest: tuple[torch.Tensor, torch.Tensor] | None = None  # (samples, their nearest)
         self.inception = inception_features(device) if fid_backbone == "inception" else None
         self.device_type = torch.device(device).type
-        self._real_features = None  # computed once, on first use
+        self._real_features = self._train_features = None  # computed once, on first use
 
     def features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(features for the distances, classifier logits or None) of uint8 images."""
@@ -162,22 +181,48 @@ class Evaluator:
         real = self._real_features
         conditional = step.num_classes > 0
         labels = balanced_labels(self.n_samples, self.num_classes) if conditional else None
-        fake, logits = self.features(sample(step, self.n_samples, labels, self.seed, 500))
+        images = sample(step, self.n_samples, labels, self.seed, 500)
+        fake, logits = self.features(images)
         kid, kid_std = kernel_distance(real, fake, self.kid_subset_size)
         precision, recall = precision_recall(real, fake, self.pr_k)
+        n = self.n_samples
         out |= {
             "fid": frechet_distance(real, fake),
             "kid": kid,
             "kid_std": kid_std,
             "precision": precision,
             "recall": recall,
+            "precision_se": share_se(precision, n),
+            "recall_se": share_se(recall, n),
         }
+        if self.bootstrap:
+            out["fid_se"] = fid_bootstrap_se(real, fake, self.bootstrap, self.seed)
         if logits is not None:  # the classifier's view: confidence and mode coverage
             out["classifier_score"] = classifier_score(logits)
             out["min_class_share"] = min_class_share(logits)
         if conditional and logits is not None:
             out["class_accuracy"] = (logits.argmax(1).cpu() == labels).float().mean().item()
+            out["class_accuracy_se"] = share_se(out["class_accuracy"], n)
+        if self.train is not None:
+            out |= self._memorization(images, fake, real)
         return out
+
+    def _memorization(self, images, fake, real) -> dict[str, float]:
+        """The memorisation check; keeps the closest pairs (sample, training image) in
+        self.closest for the logs."""
+        if self._train_features is None:
+            self._train_features = self.features(self.train)[0]
+        metrics, pairs = memorization(fake, real, self._train_features)
+        self.closest = (images[[i for i, _ in pairs]], self.train[[j for _, j in pairs]])
+        return metrics
+
+    def grids(self) -> dict[str, tuple[torch.Tensor, int]]:
+        """The closest pairs of the last measurement, for the logs: the samples nearest to a
+        training image on the top row, those training images below (none: {})."""
+        if self.closest is None:
+            return {}
+        samples, nearest = self.closest
+        return {"closest_to_train": (torch.cat([samples, nearest]).float() / 255, len(samples))}
 
     def _likelihood(self, step: Step) -> dict[str, float]:
         """A VAE step's test likelihood (nats) and PSNR; {} for the GANs."""

@@ -3,10 +3,14 @@ prints as it ends. Without torch, so the sweep report and the search can use the
 
 from __future__ import annotations
 
-METRICS = (  # every name _measure can return
+METRICS = (  # the quality metrics _measure can return (beside CHECKS and ERRORS)
     "fid", "kid", "kid_std", "precision", "recall", "classifier_score",
     "class_accuracy", "min_class_share", "neg_elbo", "iw_nll", "psnr",
 )  # fmt: skip
+CHECKS = ("memorized_share", "train_distance_ratio")  # the memorisation check: no better way
+ERRORS = tuple(  # each headline metric's evaluation noise (metrics/noise.py)
+    f"{m}_se" for m in ("fid", "precision", "recall", "class_accuracy", "neg_elbo", "iw_nll")
+)
 
 
 HEADLINE = {  # what a run prints as it ends, per family
@@ -18,10 +22,16 @@ HEADLINE = {  # what a run prints as it ends, per family
 
 
 def headline(metrics: dict[str, float], family: str, measured: dict | None = None) -> str:
-    """One line of a run's main numbers, e.g. "fid 3.32, recall 0.61 (mnist-0123abcd4567)"."""
-    shown = [f"{k} {metrics[k]:.4g}" for k in HEADLINE.get(family, ()) if k in metrics]
-    by = f" (measured in {measured['network']})" if measured and measured.get("network") else ""
-    return ", ".join(shown) + by if shown else ""
+    """One line of a run's main numbers with their evaluation's standard errors, what measured
+    them and what the nats bound, e.g. "fid 3.32 (se 0.05), recall 0.61 (measured in mnist-...)".
+    """
+    shown = [f"{k} {metrics[k]:.4g}" + (f" (se {metrics[k + '_se']:.2g})" if k + "_se" in metrics
+             else "") for k in HEADLINE.get(family, ()) if k in metrics]  # fmt: skip
+    measured = measured or {}
+    said = [f"measured in {measured['network']}"] if measured.get("network") else []
+    nats = (measured.get("settings") or {}).get("likelihood")
+    said += [f"nats of the {nats}"] if nats and "neg_elbo" in metrics else []
+    return ", ".join(shown) + (f" ({'; '.join(said)})" if said else "") if shown else ""
 
 
 LOWER_IS_BETTER = ("fid", "kid", "neg_elbo", "iw_nll", "loss", "recon", "kl", "train_s")
@@ -33,6 +43,13 @@ HIGHER_IS_BETTER = (
     "min_class_share",
     "psnr",
 )  # fmt: skip  (others, e.g. d_real or an adversarial g_loss, have no better direction)
+
+
+def direction(name: str) -> bool | None:
+    """True: higher is better; False: lower; None: neither (memorized_share, an error, d_real)."""
+    if name in LOWER_IS_BETTER:
+        return False
+    return True if name in HIGHER_IS_BETTER else None
 
 
 def higher_is_better(name: str) -> bool:

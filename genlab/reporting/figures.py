@@ -83,10 +83,11 @@ def curves(groups: list[Group], metrics: list[str], path: Path) -> bool:
     return True
 
 
-def last_grid(group: Group) -> Path | None:
-    """The final sample grid of the group's first finished run (a cGAN's 10 x 10 class grid)."""
+def last_grid(group: Group, name: str = "samples") -> Path | None:
+    """The final grid of the group's first finished run: its samples (a cGAN's 10 x 10 class
+    grid), or closest_to_train (the memorisation check's closest pairs)."""
     for job in group.jobs:
-        grids = sorted(job.run_dir.glob("images/samples_step*.png"))
+        grids = sorted(job.run_dir.glob(f"images/{name}_step*.png"))
         if job.status == "finished" and grids:
             return grids[-1]
     return None

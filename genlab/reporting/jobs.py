@@ -99,6 +99,9 @@ def measured_by(jobs: list[Job], key: str) -> list[str]:
     """The distinct values of what measured the jobs (key: network, data, genlab, or an
     evaluation setting: n_samples, iw_samples, ...)."""
     values = [job.measured.get(key, (job.measured.get("settings") or {}).get(key)) for job in jobs]
+    if key == "likelihood":  # before 0.3, a VAE's nats went unnamed (a Bernoulli's: grey levels)
+        values = [v or ("unrecorded" if "neg_elbo" in job.metrics else None)
+                  for v, job in zip(values, jobs, strict=True)]  # fmt: skip
     return sorted({str(v) for v in values if v is not None and v != ""})
 
 

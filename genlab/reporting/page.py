@@ -1,7 +1,7 @@
 """report.html: one self-contained page of a sweep (it opens from disk, no server, and keeps
 working when moved: every picture is inside it) with the grouped table and its intervals, the
-comparisons, each group's last sample grid side by side, the metric curves, and a link to each
-run."""
+comparisons, each group's last sample grid side by side, the memorisation check's closest pairs,
+the metric curves, and a link to each run."""
 
 from __future__ import annotations
 
@@ -57,9 +57,28 @@ def table(rows: list[list[str]], table_id: str, links: list[str] | None = None) 
     )
 
 
+CLOSEST = (
+    "The memorisation check (metrics/memorization.py): each group's samples nearest to a "
+    "training image in the feature space, closest first (top row), above those training images. "
+    "Near-copies here, with a memorized_share well above 0.05, mean the generator reproduces "
+    "its training set."
+)
+
+
+def figures(grids: dict[str, Path | None]) -> str:
+    """Pictures side by side, each captioned with its group."""
+    shown = [
+        f"<figure><img src='{picture(p)}' alt='{html.escape(name)}'>"
+        f"<figcaption>{html.escape(name)}</figcaption></figure>"
+        for name, p in grids.items() if p is not None
+    ]  # fmt: skip
+    return f"<div class='grids'>{''.join(shown)}</div>"
+
+
 def write_page(path: Path, title: str, notes: list[str], groups: list[Group], jobs: list[Job],
                keys: list[str], metrics: list[str], verdicts: list[tuple[str, Verdict]],
-               grids: dict[str, Path | None], curves: Path | None) -> None:  # fmt: skip
+               grids: dict[str, Path | None], curves: Path | None,
+               closest: dict[str, Path | None]) -> None:  # fmt: skip
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]  # fmt: skip
     out += [f"<p>{html.escape(n)}</p>" for n in notes]
@@ -68,12 +87,10 @@ def write_page(path: Path, title: str, notes: list[str], groups: list[Group], jo
     if verdicts:
         items = "".join(f"<li>{html.escape(v.text(key))}</li>" for key, v in verdicts)
         out += [f"<h2>Comparisons</h2><ul id='verdicts'>{items}</ul>"]
-    figures = [
-        f"<figure><img src='{picture(p)}' alt='{html.escape(name)}'>"
-        f"<figcaption>{html.escape(name)}</figcaption></figure>"
-        for name, p in grids.items() if p is not None
-    ]  # fmt: skip
-    out += ["<h2>Last sample grids</h2>", f"<div class='grids'>{''.join(figures)}</div>"]
+    out += ["<h2>Last sample grids</h2>", figures(grids)]
+    if any(closest.values()):
+        out += ["<h2>Closest to a training image</h2>", f"<p>{html.escape(CLOSEST)}</p>",
+                figures(closest)]  # fmt: skip
     if curves is not None:
         out += ["<h2>Curves</h2>", f"<img src='{picture(curves)}' alt='metric curves'>"]
     links = [run_link(j.run_dir, path.parent) for j in jobs]

@@ -9,15 +9,21 @@ another) and, unlike rank tests, can reach p < 0.05 with three seeds a side (Man
 smallest two-sided p for 3 against 3 is 0.1); it assumes each group's values roughly normal. When
 a key has more than two values, the pairwise p-values are adjusted with Holm's method, so the
 chance of any false "differ" stays at 5%. scipy computes the distributions.
+
+Beside Welch's t, each verdict says what few seeds still say (reporting/robust.py: the
+interquartile mean, the probability of improvement with its stratified-bootstrap interval, the
+seeds a difference of this size would need) and, where the runs recorded it, how much of the
+spread is the evaluation's own noise (`<metric>_se`) against the seeds' standard deviation.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 from genlab.logging.hparams import is_experiment_key
-from genlab.metrics.names import higher_is_better
+from genlab.metrics.names import direction
 from genlab.reporting.jobs import Job
 
 LEVEL = 0.95  # the intervals'; the tests' threshold is 1 - LEVEL
@@ -70,6 +76,12 @@ class Group:
     def summary(self, metric: str) -> Summary:
         return summarize(self.values(metric), len(self.jobs))
 
+    def noise(self, metric: str) -> float | None:
+        """The mean evaluation standard error of metric over the group's runs (metrics/noise.py:
+        `<metric>_se`), None when they did not record one."""
+        errors = self.values(f"{metric}_se")
+        return sum(errors) / len(errors) if errors else None
+
 
 def group_jobs(jobs: list[Job], keys: list[str]) -> list[Group]:
     """Jobs with the same values of keys that make the experiment (logging/hparams: the seed and
@@ -102,9 +114,9 @@ class Verdict:
 
     def text(self, key: str) -> str:
         sa, sb = self.a.summary(self.metric), self.b.summary(self.metric)
-        name = lambda g: dict(g.key)[key]  # noqa: E731
         others = ",".join(f"{k}={v}" for k, v in self.a.key if k != key)
-        head = f"{key}={name(self.a)} vs {name(self.b)}" + (f" ({others})" if others else "")
+        head = f"{self.side(self.a, key)} vs {self.side(self.b, key)}"
+        head += f" ({others})" if others else ""
         means = f"{self.metric} {sa.text()} vs {sb.text()} (n={sa.n}, {sb.n})"
         if self.p is None:
             return f"{head}: {means}: cannot test, a side has fewer than 2 seeds; run more"
@@ -113,11 +125,47 @@ class Verdict:
             f", Holm-adjusted {self.p_holm:.2g}" if self.p_holm != self.p else ""
         )
         if self.p_holm < 1 - LEVEL:
-            better = sa.mean > sb.mean if higher_is_better(self.metric) else sa.mean < sb.mean
-            verdict = f"they differ: {name(self.a) if better else name(self.b)} is better"
+            way = direction(self.metric)
+            if way is None:
+                winner, word = (self.a, "higher") if sa.mean > sb.mean else (self.b, "higher")
+            else:
+                a_wins = sa.mean > sb.mean if way else sa.mean < sb.mean
+                winner, word = (self.a if a_wins else self.b), "better"
+            verdict = f"they differ: {self.side(winner, key)} is {word}"
         else:
             verdict = f"no difference shown at {1 - LEVEL:.2g}"
-        return f"{head}: {means}; {diff}; {test}: {verdict}"
+        return f"{head}: {means}; {diff}; {test}: {verdict}; {self.robust()}"
+
+    @staticmethod
+    def side(g: Group, key: str) -> str:
+        """key=value as typed; an empty value as ''."""
+        return f"{key}={dict(g.key)[key] or repr('')}"
+
+    def robust(self) -> str:
+        """What few seeds still say (reporting/robust.py), and how much is measurement."""
+        from genlab.reporting.robust import bootstrap_interval, improvement, iqm, seeds_needed
+
+        va, vb = self.a.values(self.metric), self.b.values(self.metric)
+        higher = direction(self.metric) is not False
+        chance = improvement(va, vb, higher)
+        low, high = bootstrap_interval(va, vb, lambda x, y: improvement(x, y, higher))
+        sa, sb = self.a.summary(self.metric), self.b.summary(self.metric)
+        need = seeds_needed(sa.mean - sb.mean, sa.std, sb.std)
+        word = "higher" if direction(self.metric) is None else "better"
+        parts = [
+            f"IQM {iqm(va):.4g} vs {iqm(vb):.4g}",
+            f"P(a seed of the first is {word}) = {chance:.2f} (95% stratified-bootstrap CI "
+            f"{low:.2f} to {high:.2f})",
+            "seeds a side for 80% power at this difference: "
+            + (str(need) if need else "over 1000"),
+        ]
+        noise = [self.a.noise(self.metric), self.b.noise(self.metric)]
+        if None not in noise:
+            parts.append(
+                f"evaluation se {noise[0]:.2g}, {noise[1]:.2g} against seed sd "
+                f"{sa.std:.2g}, {sb.std:.2g}"
+            )
+        return "; ".join(parts)
 
 
 def compare(groups: list[Group], key: str, metric: str) -> list[Verdict]:
@@ -142,7 +190,9 @@ def compare(groups: list[Group], key: str, metric: str) -> list[Verdict]:
         if len(va) < 2 or len(vb) < 2:
             verdicts.append(Verdict(a, b, metric, None, None, None, None))
             continue
-        test = stats.ttest_ind(va, vb, equal_var=False)
+        with warnings.catch_warnings():  # seeds that agree exactly: scipy warns, p is nan
+            warnings.simplefilter("ignore", RuntimeWarning)
+            test = stats.ttest_ind(va, vb, equal_var=False)
         ci = test.confidence_interval(LEVEL)
         p = float(test.pvalue)
         if math.isnan(p):  # no spread on either side: equal, or different for certain

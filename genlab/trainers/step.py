@@ -80,6 +80,10 @@ class Evaluates(Protocol):
 
     def __call__(self, step: Step) -> dict[str, float]: ...
 
+    def grids(self) -> Grids:
+        """What the last measurement shows as images (the memorisation check's closest pairs)."""
+        ...
+
 
 def networks_state(step: Step, **extra) -> dict:
     """What every step's state_dict holds: networks, optimisers and fp16's loss scale (+ extra)."""

@@ -280,10 +280,9 @@ class Trainer:
             self.train_seconds, self._since = self._clock(), None  # the clock stops while measuring
             self.metrics, self.evaluated_step = self.evaluator(self.step), self.global_step
             config = self.config if final else None  # the end: metrics.json and the HParams row
-            measured = self.evaluator.measured
-            self.logger.evaluation(
-                self.metrics, self.global_step, self.train_seconds, measured, config, self.group
-            )
+            self.logger.evaluation(self.metrics, self.global_step, self.train_seconds,
+                                   self.evaluator.measured, config, self.group)  # fmt: skip
+            self.logger.images(self.evaluator.grids(), self.global_step, png=final)
             self._since = time.perf_counter() if not final else None
             try:
                 if self.on_evaluation is not None and not final:
