@@ -253,7 +253,8 @@ def extra_commands(check: Check, python: Path, extra: str) -> None:
         dashboard = python.parent / "optuna-dashboard"
         check.run("dashboard: optuna-dashboard --version", [dashboard, "--version"], quiet=False)
     elif extra == "inception":  # its weights need a network: the import alone
-        check.run("inception: torch-fidelity imports", [python, "-c", "import torch_fidelity"])
+        check.run("inception: torch-fidelity and torchmetrics import",
+                  [python, "-c", "import torch_fidelity, torchmetrics"])  # fmt: skip
     else:
         raise SystemExit(f"install_check: no check for the extra {extra!r}")
 

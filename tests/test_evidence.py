@@ -18,7 +18,7 @@ from genlab.metrics.distances import frechet_distance
 from genlab.metrics.likelihood import PROTOCOL, vae_bounds, vae_test_metrics
 from genlab.metrics.memorization import memorization
 from genlab.metrics.names import headline
-from genlab.metrics.noise import fid_bootstrap_se, frechet_from_stats, share_se
+from genlab.metrics.noise import fid_bootstrap_se, share_se
 from genlab.reporting.jobs import Job
 from genlab.reporting.robust import bootstrap_interval, improvement, iqm, seeds_needed
 from genlab.reporting.stats import Group, compare
@@ -40,14 +40,6 @@ def test_a_generator_that_copies_its_training_set_is_flagged_and_fresh_data_is_n
     assert copied["memorized_share"] > 0.95 and copied["train_distance_ratio"] < 0.1
     assert all(i == j for i, j in pairs)  # each copy's nearest training image is its source
     assert len(pairs) == 8
-
-
-def test_fid_from_statistics_is_torchmetrics_fid():
-    g = torch.Generator().manual_seed(1)
-    real, fake = torch.randn(500, 6, generator=g), 1.3 * torch.randn(500, 6, generator=g) + 0.2
-    r, f = real.double(), fake.double()
-    mine = frechet_from_stats(r.mean(0), torch.cov(r.T), f.mean(0), torch.cov(f.T))
-    assert mine == pytest.approx(frechet_distance(real, fake), rel=1e-5)
 
 
 def test_fid_bootstrap_error_matches_the_spread_over_fresh_generated_sets():

@@ -67,7 +67,8 @@ def test_version_is_the_installed_distributions():
 WITHOUT_EXTRAS = (  # a plain install: no launcher, search or tracking plugin
     "import sys\nfor m in ('hydra_plugins.hydra_submitit_launcher', "
     "'hydra_plugins.hydra_joblib_launcher', 'hydra_plugins.hydra_ray_launcher', 'optuna', "
-    "'mlflow', 'submitit', 'joblib', 'torch_fidelity'):\n    sys.modules[m] = None\n"
+    "'mlflow', 'submitit', 'joblib', 'torch_fidelity', 'torchmetrics'):\n"
+    "    sys.modules[m] = None\n"
     "from genlab.__main__ import main\nmain(sys.argv[1:])\n"
 )
 

@@ -29,9 +29,9 @@ def check_optional_choices(args: list[str]) -> None:
                         )
 
 
-NEEDS = {  # a choice on the command line -> (the module it needs, the extra that installs it)
-    ("tracking", "mlflow"): ("mlflow", "genlab[mlflow]"),
-    ("eval.fid_backbone", "inception"): ("torch_fidelity", "genlab[inception]"),
+NEEDS = {  # a choice on the command line -> (the modules it needs, the extra that installs them)
+    ("tracking", "mlflow"): (("mlflow",), "genlab[mlflow]"),
+    ("eval.fid_backbone", "inception"): (("torch_fidelity", "torchmetrics"), "genlab[inception]"),
 }
 
 
@@ -43,9 +43,10 @@ def check_extras(args: list[str]) -> None:
     for a in args:
         key, _, values = a.lstrip("+").partition("=")
         for value in values.split(","):
-            module, extra = NEEDS.get((key, value.strip()), (None, None))
-            if module and importlib.util.find_spec(module) is None:
-                raise ConfigError(f"{key}={value} needs {module}: pip install '{extra}'")
+            modules, extra = NEEDS.get((key, value.strip()), ((), None))
+            missing = [m for m in modules if importlib.util.find_spec(m) is None]
+            if missing:
+                raise ConfigError(f"{key}={value} needs {missing[0]}: pip install '{extra}'")
 
 
 def _value(args: list[str], key: str) -> str | None:

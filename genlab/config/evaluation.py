@@ -38,11 +38,11 @@ def make_network(c: dict, device: torch.device, force: bool = False, epochs: int
 
 def make_evaluator(c: dict, device: torch.device):
     """The metrics of c's model family against the test split, or None when eval.at_end is off."""
-    from genlab.metrics.evaluator import BackboneError, Evaluator
-
     e = c["eval"]
     if not e["at_end"]:
         return None
+    from genlab.metrics.evaluator import BackboneError, Evaluator
+
     check_eval(e)
     test = make_data(c, "test")
     one_class = test.num_classes < 2  # CelebA, a flat image folder: no labels to learn features

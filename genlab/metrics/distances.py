@@ -1,76 +1,77 @@
-"""Frechet distance and KID between two sets of features, by torchmetrics.
+"""Frechet distance, KID and the classifier score of two sets of features.
 
-torchmetrics' FrechetInceptionDistance and KernelInceptionDistance take any feature network; we
-hand them features already computed (an identity "network"), so each image passes through the
-classifier once and the same features also serve precision/recall and the classifier score.
+The formulas are torchmetrics' (FrechetInceptionDistance, KernelInceptionDistance,
+InceptionScore), written out here on features already computed, with the same float64
+statistics and the same random subsets from the same global generator, so the numbers are the
+ones torchmetrics gives (a test compares them). By hand because importing torchmetrics imports
+scipy and matplotlib (about 620 modules and 126 MiB) into every training process that
+evaluates, for four formulas of a few lines each.
 """
 
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
-
 import torch
-from torch import nn
-from torchmetrics.image.fid import FrechetInceptionDistance
-from torchmetrics.image.inception import InceptionScore
-from torchmetrics.image.kid import KernelInceptionDistance
 
 
-class Precomputed(nn.Module):
-    """The identity, sized: torchmetrics reads num_features to allocate its statistics."""
-
-    def __init__(self, num_features: int):
-        super().__init__()
-        self.num_features = num_features
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return features
+def frechet_from_stats(mu_r, cov_r, mu_f, cov_f) -> torch.Tensor:
+    """FID of two Gaussians: ||mu_r - mu_f||^2 + Tr(S_r) + Tr(S_f) - 2 sum sqrt(eig(S_r S_f))."""
+    root = torch.linalg.eigvals(cov_r @ cov_f).sqrt().real.sum(dim=-1)
+    return (mu_r - mu_f).square().sum(dim=-1) + cov_r.trace() + cov_f.trace() - 2 * root
 
 
-@contextmanager
-def quiet():
-    """KID and the score keep every feature in memory, as they must; torchmetrics warns so."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Metric `.*` will save all extracted features")
-        yield
-
-
-# one process computes the metrics (rank 0 under torchrun): never gather across processes
-LOCAL = {"sync_on_compute": False}
+def gaussian_stats(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and unbiased covariance in float64, from the sums torchmetrics accumulates."""
+    x = features.double()
+    n = len(x)
+    mean = x.sum(dim=0) / n
+    cov = (x.T @ x - n * torch.outer(mean, mean)) / (n - 1)
+    return mean, cov
 
 
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
-    """||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) (Heusel et al. 2017), (N, D) each."""
-    if real.device.type == "mps":  # torchmetrics sums the statistics in float64, which MPS lacks
+    """||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) (Heusel et al. 2017), (N, D) each;
+    float64 sums (on the CPU under MPS, which has none), the result in the features' dtype."""
+    dtype = real.dtype
+    if real.device.type == "mps":
         real, fake = real.cpu(), fake.cpu()
-    fid = FrechetInceptionDistance(feature=Precomputed(real.shape[1]), **LOCAL).to(real.device)
-    fid.update(real, real=True)
-    fid.update(fake, real=False)
-    return fid.compute().item()
+    fid = frechet_from_stats(*gaussian_stats(real), *gaussian_stats(fake))
+    return fid.to(dtype).item()
+
+
+def _poly_mmd(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor:
+    """Unbiased MMD^2 with the kernel (x.y / D + 1)^3 on one subset of each."""
+    kernel = lambda a, b: (a @ b.T / a.shape[1] + 1.0) ** 3  # noqa: E731
+    k_xx, k_yy, k_xy = kernel(f_real, f_real), kernel(f_fake, f_fake), kernel(f_real, f_fake)
+    m = k_xx.shape[0]
+    within = (k_xx.sum(dim=-1) - k_xx.diag()).sum() + (k_yy.sum(dim=-1) - k_yy.diag()).sum()
+    return within / (m * (m - 1)) - 2 * k_xy.sum(dim=0).sum() / (m**2)
 
 
 def kernel_distance(
     real: torch.Tensor, fake: torch.Tensor, subset_size: int = 1000, subsets: int = 100
 ) -> tuple[float, float]:
-    """KID: unbiased MMD^2 with a cubic polynomial kernel (Binkowski et al. 2018); (mean, std)."""
+    """KID: unbiased MMD^2 with a cubic polynomial kernel (Binkowski et al. 2018) over random
+    subsets; (mean, std over the subsets)."""
     size = min(subset_size, len(real), len(fake))
-    with quiet():
-        kid = KernelInceptionDistance(
-            feature=Precomputed(real.shape[1]), subsets=subsets, subset_size=size, **LOCAL
-        ).to(real.device)
-    kid.update(real, real=True)
-    kid.update(fake, real=False)
-    mean, std = kid.compute()
-    return mean.item(), std.item()
+    scores = []
+    for _ in range(subsets):
+        f_real = real[torch.randperm(len(real))[:size]]
+        f_fake = fake[torch.randperm(len(fake))[:size]]
+        scores.append(_poly_mmd(f_real, f_fake))
+    scores = torch.stack(scores)
+    return scores.mean().item(), scores.std(unbiased=False).item()
 
 
 def classifier_score(logits: torch.Tensor, splits: int = 10) -> float:
-    """exp(E_x KL(p(y|x) || p(y))): the Inception score (Salimans et al. 2016), our classifier."""
-    with quiet():
-        score = InceptionScore(feature=Precomputed(logits.shape[1]), splits=splits, **LOCAL)
-    score.update(logits)
-    return score.compute()[0].item()
+    """exp(E_x KL(p(y|x) || p(y))): the Inception score (Salimans et al. 2016), our classifier;
+    the mean over `splits` random parts."""
+    logits = logits[torch.randperm(len(logits))]
+    prob, log_prob = logits.softmax(dim=1), logits.log_softmax(dim=1)
+    scores = [
+        (p * (log_p - p.mean(dim=0, keepdim=True).log())).sum(dim=1).mean().exp()
+        for p, log_p in zip(prob.chunk(splits), log_prob.chunk(splits), strict=True)
+    ]
+    return torch.stack(scores).mean().item()
 
 
 def min_class_share(logits: torch.Tensor) -> float:

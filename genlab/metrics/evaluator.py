@@ -57,8 +57,9 @@ def inception_features(device, batch_size: int = 100):
         net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"]).to(device)
     except Exception as e:  # no torch-fidelity, or no network for the weights
         raise BackboneError(
-            "eval.fid_backbone=inception needs torch-fidelity and the Inception-v3 weights "
-            f"(downloaded on first use): {first_line(e)}; use eval.fid_backbone=classifier"
+            "eval.fid_backbone=inception needs torch-fidelity, torchmetrics (pip install "
+            "'genlab[inception]') and the Inception-v3 weights (downloaded on first use): "
+            f"{first_line(e)}; use eval.fid_backbone=classifier"
         ) from None
 
     @torch.no_grad()

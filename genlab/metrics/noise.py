@@ -10,9 +10,8 @@ evaluation's own randomness, apart from the seed-to-seed spread of training.
 - A mean over test images (the VAE's nats): the standard deviation of the per-image values over
   sqrt(n).
 
-torchmetrics computes FID once; the bootstrap repeats its formula on weighted statistics in
-float64 (||mu_r - mu_f||^2 + Tr(S_r) + Tr(S_f) - 2 sum sqrt(eig(S_r S_f))), which no library
-offers for resamples.
+The bootstrap repeats FID's formula (metrics/distances.py) on weighted statistics in float64,
+which no library offers for resamples.
 """
 
 from __future__ import annotations
@@ -21,11 +20,7 @@ import math
 
 import torch
 
-
-def frechet_from_stats(mu_r, cov_r, mu_f, cov_f) -> float:
-    """FID of two Gaussians (float64 means and covariances)."""
-    root = torch.linalg.eigvals(cov_r @ cov_f).sqrt().real.sum()
-    return ((mu_r - mu_f).square().sum() + cov_r.trace() + cov_f.trace() - 2 * root).item()
+from genlab.metrics.distances import frechet_from_stats
 
 
 def _weighted_stats(x: torch.Tensor, weights: torch.Tensor):
@@ -46,7 +41,7 @@ def fid_bootstrap_se(real: torch.Tensor, fake: torch.Tensor, rounds: int, seed: 
     for _ in range(rounds):
         picked = torch.multinomial(uniform, len(fake), replacement=True, generator=g)
         weights = torch.bincount(picked, minlength=len(fake)).double()
-        fids.append(frechet_from_stats(mu_r, cov_r, *_weighted_stats(fake, weights)))
+        fids.append(frechet_from_stats(mu_r, cov_r, *_weighted_stats(fake, weights)).item())
     return torch.tensor(fids).std().item()
 
 
