@@ -53,7 +53,9 @@ def load_images(name: str, split: str = "train", root: str | None = None, **opti
     if name == "celeba":
         return ImageSet(*load_celeba(data_root(root), split, options["image_size"]))
     if name == "image_folder":
-        folder = load_image_folder(options["path"], options["image_size"], options["channels"])
+        folder = load_image_folder(
+            options["path"], options["image_size"], options["channels"], data_root(root)
+        )
         return ImageSet(*folder)
     if name in TORCHVISION_FOLDERS:
         return _torchvision_set(TORCHVISION_FOLDERS[name], data_root(root), split == "train")

@@ -1,11 +1,13 @@
 """Image files as one uint8 tensor: CelebA through torchvision, and any folder of images.
 
 Every image is resized (shorter side) and center-cropped to a square, the usual DCGAN / VAE
-preprocessing for faces, then decoded once; training then indexes the resident tensor.
+preprocessing for faces, then decoded once per machine (data/cache.py: later runs map the
+decoded copy); training then indexes the resident tensor.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import partial
 from pathlib import Path
@@ -15,6 +17,7 @@ from PIL import Image
 from torchvision import datasets, transforms
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
+from genlab.data.cache import Decoded, cached, source_key
 from genlab.errors import DataError
 
 CELEBA_FILES = [  # what torchvision.datasets.CelebA reads from <root>/celeba
@@ -96,13 +99,19 @@ def load_celeba(root: Path, split: str, image_size: int):
         ds = datasets.CelebA(str(root), split=split, target_type=[], transform=square(image_size))
     except RuntimeError as e:  # torchvision's MD5 check of the list files failed
         raise DataError(f"CelebA files under {folder} are corrupt or incomplete ({e})") from None
-    images = decode_all(_Images(ds, (3, image_size, image_size)))
-    return images, torch.zeros(len(images), dtype=torch.long), 1
+
+    def decode() -> Decoded:
+        images = decode_all(_Images(ds, (3, image_size, image_size)))
+        return images, torch.zeros(len(images), dtype=torch.long), 1
+
+    files = [folder / "img_align_celeba" / f for f in ds.filename]
+    key = source_key(files, image_size=image_size, split=split)
+    return cached(root, f"celeba-{split}-{image_size}px", key, decode)
 
 
-def load_image_folder(path: str | Path, image_size: int, channels: int):
+def load_image_folder(path: str | Path, image_size: int, channels: int, root: Path | None = None):
     """One subfolder per class (torchvision's ImageFolder; labels = class index) or a flat
-    folder of images (labels all 0)."""
+    folder of images (labels all 0); decoded once per machine under root (None: every time)."""
     path = Path(path).expanduser()
     if not path.is_dir():
         raise DataError(f"data.path={path} is not a folder; point it at a folder of images")
@@ -115,16 +124,29 @@ def load_image_folder(path: str | Path, image_size: int, channels: int):
                 "remove it (every subfolder is a class)"
             )
         ds = datasets.ImageFolder(str(path), transform=square(image_size, channels))
-        images = decode_all(_Images(ds, shape))
-        return images, torch.tensor(ds.targets, dtype=torch.long), len(ds.classes)
-    files = _image_files(path)
-    if not files:
-        raise DataError(
-            f"no images in data.path={path}: put {', '.join(IMG_EXTENSIONS)} files there, or in "
-            "one subfolder per class"
-        )
-    images = decode_all(_Images(files, shape, square(image_size, channels)))
-    return images, torch.zeros(len(images), dtype=torch.long), 1
+        files = [Path(f) for f, _ in ds.samples]
+
+        def decode() -> Decoded:
+            labels = torch.tensor(ds.targets, dtype=torch.long)
+            return decode_all(_Images(ds, shape)), labels, len(ds.classes)
+
+    else:
+        files = _image_files(path)
+        if not files:
+            raise DataError(
+                f"no images in data.path={path}: put {', '.join(IMG_EXTENSIONS)} files there, or "
+                "in one subfolder per class"
+            )
+
+        def decode() -> Decoded:
+            images = decode_all(_Images(files, shape, square(image_size, channels)))
+            return images, torch.zeros(len(images), dtype=torch.long), 1
+
+    if root is None:
+        return decode()
+    where = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    key = source_key(files, image_size=image_size, channels=channels)
+    return cached(root, f"{path.name}-{where}-{image_size}px{channels}c", key, decode)
 
 
 def _image_files(folder: Path) -> list[Path]:

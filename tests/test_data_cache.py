@@ -1,0 +1,120 @@
+"""Image folders decoded once per machine (data/cache.py): the second run maps the first run's
+decoded copy; a changed, added or removed file makes a new one; two processes building at once
+decode once; a corrupt cache is one line and built again."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from genlab.data import folders
+from genlab.data.cache import FOLDER
+from genlab.data.datasets import load_images
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_folder(path: Path, n: int = 6, classes: int = 0) -> Path:
+    for i in range(n):
+        where = path / f"c{i % classes}" if classes else path
+        where.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (12, 10), (20 * i, 255 - 20 * i, 7)).save(where / f"im{i}.png")
+    return path
+
+
+def load(folder: Path, root: Path):
+    return load_images("image_folder", root=str(root), path=str(folder), image_size=8, channels=3)
+
+
+def caches(root: Path) -> list[Path]:
+    return sorted(p for p in (root / FOLDER).iterdir() if p.is_dir())
+
+
+def test_the_second_run_maps_the_first_runs_decoded_images(tmp_path, monkeypatch, capsys):
+    folder, root = make_folder(tmp_path / "faces", classes=2), tmp_path / "root"
+    first = load(folder, root)
+    assert "decoded 6 images once into" in capsys.readouterr().err
+    monkeypatch.setattr(folders, "decode_all", lambda *a: pytest.fail("decoded again"))
+    second = load(folder, root)
+    assert torch.equal(first.images, second.images) and torch.equal(first.labels, second.labels)
+    assert second.num_classes == 2 and second.labels.tolist() == [
+        0,
+        0,
+        0,
+        1,
+        1,
+        1,
+    ]  # c0/im0, im2, im4; c1/...
+    if Path("/proc/self/maps").exists():  # mapped from the file: its pages are shared
+        (cache,) = caches(root)
+        assert str(cache / "images.u8") in Path("/proc/self/maps").read_text()
+
+
+@pytest.mark.parametrize("change", ["changed", "added", "removed"])
+def test_a_changed_added_or_removed_file_makes_a_new_cache(tmp_path, change):
+    folder, root = make_folder(tmp_path / "faces"), tmp_path / "root"
+    before = load(folder, root)
+    (old,) = caches(root)
+    if change == "changed":
+        Image.new("RGB", (12, 10), (1, 2, 3)).save(folder / "im0.png")
+        os.utime(folder / "im0.png", ns=(1, 10**18))  # a new time, whatever the clock's grain
+    elif change == "added":
+        Image.new("RGB", (12, 10), (9, 9, 9)).save(folder / "im9.png")
+    else:
+        (folder / "im5.png").unlink()
+    after = load(folder, root)
+    (new,) = caches(root)  # the old one is gone
+    assert new != old
+    fresh = folders.load_image_folder(folder, 8, 3)  # decoded now, no cache
+    assert torch.equal(after.images, fresh[0])
+    assert len(after) == {"changed": 6, "added": 7, "removed": 5}[change]
+    assert change != "changed" or not torch.equal(after.images[0], before.images[0])
+
+
+BUILD = """
+import sys, time
+from genlab.data import folders
+decode = folders.decode_all
+def slow(images):
+    time.sleep(1.5)  # long enough that the other process arrives while this one decodes
+    return decode(images)
+folders.decode_all = slow
+from genlab.data.datasets import load_images
+s = load_images("image_folder", root=sys.argv[1], path=sys.argv[2], image_size=8, channels=3)
+print(int(s.images.sum()))
+"""
+
+
+def test_two_processes_at_once_decode_once_and_read_the_same_images(tmp_path):
+    folder, root = make_folder(tmp_path / "faces"), tmp_path / "root"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-c", BUILD, str(root), str(folder)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]  # fmt: skip
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    said = "".join(err for _, err in outs)
+    assert said.count("decoded 6 images once") == 1, said
+    assert outs[0][0] == outs[1][0]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign meta", "empty meta"])
+def test_a_corrupt_cache_is_one_line_and_built_again(tmp_path, capsys, damage):
+    folder, root = make_folder(tmp_path / "faces"), tmp_path / "root"
+    good = load(folder, root).images.clone()
+    (cache,) = caches(root)
+    if damage == "truncated":
+        data = (cache / "images.u8").read_bytes()
+        (cache / "images.u8").write_bytes(data[: len(data) // 2])
+    else:
+        (cache / "meta.json").write_text("" if damage == "empty meta" else '{"rows": [1]}')
+    capsys.readouterr()
+    again = load(folder, root)
+    err = capsys.readouterr().err.splitlines()
+    assert len([ln for ln in err if "cannot be read" in ln]) == 1, err
+    assert torch.equal(again.images, good)
+    assert load(folder, root) is not None and "cannot be read" not in capsys.readouterr().err
