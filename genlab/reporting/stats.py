@@ -126,22 +126,19 @@ class Verdict:
         )
         if self.p_holm < 1 - LEVEL:
             way = direction(self.metric)
-            if way is None:
-                winner, word = (self.a, "higher") if sa.mean > sb.mean else (self.b, "higher")
-            else:
-                a_wins = sa.mean > sb.mean if way else sa.mean < sb.mean
-                winner, word = (self.a if a_wins else self.b), "better"
-            verdict = f"they differ: {self.side(winner, key)} is {word}"
+            a_wins = sa.mean < sb.mean if way is False else sa.mean > sb.mean
+            word = "higher" if way is None else "better"
+            verdict = f"they differ: {self.side(self.a if a_wins else self.b, key)} is {word}"
         else:
             verdict = f"no difference shown at {1 - LEVEL:.2g}"
-        return f"{head}: {means}; {diff}; {test}: {verdict}; {self.robust()}"
+        return f"{head}: {means}; {diff}; {test}: {verdict}; {self.robust(key)}"
 
     @staticmethod
     def side(g: Group, key: str) -> str:
         """key=value as typed; an empty value as ''."""
         return f"{key}={dict(g.key)[key] or repr('')}"
 
-    def robust(self) -> str:
+    def robust(self, key: str) -> str:
         """What few seeds still say (reporting/robust.py), and how much is measurement."""
         from genlab.reporting.robust import bootstrap_interval, improvement, iqm, seeds_needed
 
@@ -151,11 +148,11 @@ class Verdict:
         low, high = bootstrap_interval(va, vb, lambda x, y: improvement(x, y, higher))
         sa, sb = self.a.summary(self.metric), self.b.summary(self.metric)
         need = seeds_needed(sa.mean - sb.mean, sa.std, sb.std)
-        word = "higher" if direction(self.metric) is None else "better"
+        beats = "is above" if direction(self.metric) is None else "beats"
         parts = [
             f"IQM {iqm(va):.4g} vs {iqm(vb):.4g}",
-            f"P(a seed of the first is {word}) = {chance:.2f} (95% stratified-bootstrap CI "
-            f"{low:.2f} to {high:.2f})",
+            f"P(a seed of {self.side(self.a, key)} {beats} one of {self.side(self.b, key)}) = "
+            f"{chance:.2f} (95% stratified-bootstrap CI {low:.2f} to {high:.2f})",
             "seeds a side for 80% power at this difference: "
             + (str(need) if need else "over 1000"),
         ]
