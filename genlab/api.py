@@ -225,7 +225,8 @@ class Run:
 
     def evaluate(self, write: bool = True, force: bool = False, **settings) -> dict[str, float]:
         """The run's metrics again, as `genlab evaluate` measures them: the same settings
-        (n_samples, iw_samples, fid_backbone) and the same guards, e.g. evaluate(n_samples=2000)."""
+        (n_samples, iw_samples, fid_backbone, train_images, bootstrap) and the same guards,
+        e.g. evaluate(n_samples=2000)."""
         device = make_device(self.device)
         return evaluate_run(self._run, self.dir, device, settings, write, force)[0]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from genlab.errors import StorageError, storage_error
 from genlab.logging.hparams import is_experiment_key
-from genlab.metrics.names import direction, higher_is_better
+from genlab.metrics.names import MOVED_BY, direction
 from genlab.reporting.jobs import (
     find_jobs,
     label,
@@ -74,13 +74,24 @@ def main(argv: list[str] | None = None) -> int:
                 f"the jobs were measured on different {what} ({', '.join(seen)}): their numbers "
                 "do not compare; report one sweep at a time, or pick one: --network ID"
             )
+    unfit: dict[str, str] = {}  # a metric measured differently -> why
     for key in [k for k in settings_of(jobs) if k != "sampling_seed"]:
         seen = measured_by(jobs, key)
-        if len(seen) > 1:
+        if len(seen) > 1 and key not in MOVED_BY:
             return fail(
                 f"the jobs were measured with different {key} ({', '.join(seen)}): their numbers "
                 f"do not compare; evaluate them alike (genlab evaluate run=... {key}=...)"
             )
+        if len(seen) > 1:
+            unfit |= {
+                m: f"measured with different {key} ({', '.join(seen)})" for m in MOVED_BY[key]
+            }
+    asked = [*(a.metrics or "").split(","), a.sort, *(a.pareto or "").split(",")]
+    for m in [m for m in asked if m in unfit]:
+        return fail(f"{m} does not compare across these jobs: {unfit[m]}")
+    for job in jobs:  # those metrics stay out of the tables and the tests
+        for m in unfit:
+            job.metrics.pop(m, None)
     found = sorted({m for job in jobs for m in job.metrics})
     metrics = a.metrics.split(",") if a.metrics and a.metrics != "all" else found
     if not a.metrics:
@@ -89,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     pareto = a.pareto.split(",") if a.pareto else searched_objectives(a.sweep_dir)
     if a.pareto and len(set(pareto)) < 2:
         return fail(f"--pareto {a.pareto}: a front needs two metrics or more (e.g. fid,train_s)")
+    aimless = [m for m in pareto if direction(m) is None]
+    if aimless:
+        return fail(f"--pareto {a.pareto}: {aimless[0]} has no better direction; a front needs "
+                    "metrics that are better higher or lower")  # fmt: skip
     metrics += [m for m in pareto if m not in metrics]
     for m in [*metrics, *([a.sort] if a.sort else [])]:
         if m not in found:
@@ -115,10 +130,10 @@ def main(argv: list[str] | None = None) -> int:
             return fail(str(e))
     out = a.out or a.sweep_dir
     out.mkdir(parents=True, exist_ok=True)
-    return write(a, out, jobs, keys, groups, metrics, verdicts, pareto)
+    return write(a, out, jobs, keys, groups, metrics, verdicts, pareto, unfit)
 
 
-def write(a, out: Path, jobs, keys, groups, metrics, verdicts, pareto) -> int:
+def write(a, out: Path, jobs, keys, groups, metrics, verdicts, pareto, unfit) -> int:
     from genlab.reporting.figures import curves, last_grid, plot
     from genlab.reporting.page import write_page
     from genlab.reporting.tables import group_rows, job_rows, markdown, write_csvs
@@ -128,6 +143,8 @@ def write(a, out: Path, jobs, keys, groups, metrics, verdicts, pareto) -> int:
     if fixed:
         notes.append("every job: " + " ".join(f"{k}={v}" for k, v in fixed.items()))
     notes += [measured_line(jobs)] if measured_by(jobs, "network") else []
+    for reason in sorted(set(unfit.values())):
+        notes.append(f"left out, {reason}: {', '.join(m for m in unfit if unfit[m] == reason)}")
     copies = [pair for g in groups for pair in g.copies]
     notes += [f"counted once (the configuration and seed of {kept.run_dir}): {job.run_dir}"
               for job, kept in copies]  # fmt: skip
@@ -137,13 +154,13 @@ def write(a, out: Path, jobs, keys, groups, metrics, verdicts, pareto) -> int:
         text += markdown(group_rows(groups, metrics))
     if verdicts:
         metric = verdicts[0][1].metric
-        way = {True: "higher is better", False: "lower is better", None: "a check, no better way"}
+        way = {True: "higher is better", False: "lower is better", None: "no better direction"}
         text += f"\n\n--compare {a.compare} on {metric} ({way[direction(metric)]}):\n"
         text += "".join(f"\n- {v.text(key)}" for key, v in verdicts)
     if len(pareto) > 1:
         from genlab.reporting.pareto import pareto_front
 
-        ways = ", ".join(f"{m} {'higher' if higher_is_better(m) else 'lower'}" for m in pareto)
+        ways = ", ".join(f"{m} {'higher' if direction(m) else 'lower'}" for m in pareto)
         text += f"\n\nPareto front ({ways} is better):\n" + "".join(
             f"\n- {label(job, keys)}: " + ", ".join(f"{m} {job.metrics[m]:.4g}" for m in pareto)
             for job in pareto_front(jobs, pareto)
@@ -163,7 +180,8 @@ def write(a, out: Path, jobs, keys, groups, metrics, verdicts, pareto) -> int:
         print(f"plot: {out / 'report.png'}")
     drawn = curves(groups, metrics, out / "report_curves.png")
     grids = {g.label: last_grid(g) for g in groups}
-    closest = {g.label: last_grid(g, "closest_to_train") for g in groups}
+    checked = [g for g in groups if any("memorized_share" in j.metrics for j in g.jobs)]
+    closest = {g.label: last_grid(g, "closest_to_train") for g in checked}
     write_page(out / "report.html", f"genlab report: {a.sweep_dir}", notes, groups, jobs, keys,
                metrics, verdicts, grids, out / "report_curves.png" if drawn else None,
                closest)  # fmt: skip

@@ -14,6 +14,7 @@ import genlab
 from genlab import report
 from genlab.config.build import make_trainer, to_dict
 from genlab.config.data import make_data
+from genlab.errors import ConfigError
 from genlab.metrics.distances import frechet_distance
 from genlab.metrics.likelihood import PROTOCOL, vae_bounds, vae_test_metrics
 from genlab.metrics.memorization import memorization
@@ -68,6 +69,8 @@ def test_iqm_probability_of_improvement_and_seeds_needed_on_known_answers():
     # statsmodels' TTestIndPower: effect size 1 at 0.05, power 0.8 -> 16.71 seeds a side
     assert seeds_needed(1.0, 1.0, 1.0) == 17
     assert seeds_needed(0.0, 1.0, 1.0) is None and seeds_needed(1e-6, 1.0, 1.0) is None
+    for sd in (0.3, 0.2, 0.1, 0.05, 1e-12):  # far out, where scipy's noncentral t gives NaN
+        assert seeds_needed(5.0, sd, sd) == 2
     low, high = bootstrap_interval([1, 2, 3], [2, 3, 4], lambda a, b: improvement(a, b, False))
     assert 0 <= low < improvement([1, 2, 3], [2, 3, 4], False) < high <= 1
 
@@ -162,7 +165,7 @@ def test_a_bernoulli_vae_is_measured_on_binary_pixels_however_it_trained(compose
 
 def test_nats_that_bound_different_things_are_not_compared(tmp_path, capsys):
     """A VAE measured before genlab 0.3 (grey-level nats, no `likelihood` recorded) beside one
-    measured on the binarised test set: one line, nothing compared."""
+    measured on the binarised test set: their nats are never compared (one line when asked)."""
     vae = [o for o in RUN if o not in ("model=gan", "trainer.max_steps=4")] + ["model=vae"]
     for seed in range(2):
         genlab.train(*vae, "trainer.max_steps=2", f"seed={seed}", run_dir=tmp_path / f"s{seed}")
@@ -171,7 +174,48 @@ def test_nats_that_bound_different_things_are_not_compared(tmp_path, capsys):
     del old["measured"]["settings"]["likelihood"]
     (tmp_path / "s1" / "metrics.json").write_text(json.dumps(old))
     capsys.readouterr()
-    assert report.main([str(tmp_path)]) == 2
+    assert report.main([str(tmp_path), "--metrics", "neg_elbo"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "measured with different likelihood (binarized test set (seed 0), unrecorded)" in err
+
+
+def test_a_bootstrap_of_one_resample_is_refused(compose_cfg, tmp_path):
+    with pytest.raises(ConfigError, match=r"^eval.bootstrap=1 is not allowed: a spread needs 2"):
+        make_trainer(compose_cfg("eval.bootstrap=1"), tmp_path)
+
+
+def test_a_decoder_sweep_reports_what_compares_and_leaves_the_nats_out(tmp_path, capsys):
+    vae = [o for o in RUN if o not in ("model=gan", "trainer.max_steps=4")] + ["model=vae"]
+    for loss in ("bernoulli", "continuous_bernoulli"):
+        for seed in range(2):
+            genlab.train(*vae, "trainer.max_steps=2", f"loss={loss}", f"seed={seed}",
+                         run_dir=tmp_path / f"{loss},{seed}")  # fmt: skip
+    capsys.readouterr()
+    assert report.main([str(tmp_path), "--compare", "loss", "--sort", "fid"]) == 0
+    out = capsys.readouterr().out
+    assert "left out, measured with different likelihood (" in out
+    assert "neg_elbo" not in out.split("\n\n")[1]  # not a column: the nats bound other things
+    assert report.main([str(tmp_path), "--sort", "neg_elbo"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "neg_elbo does not compare across these jobs" in err
+    assert report.main([str(tmp_path), "--pareto", "fid,memorized_share"]) == 2
+    assert "memorized_share has no better direction" in capsys.readouterr().err
+
+
+def test_a_check_turned_off_leaves_no_picture_and_no_setting_it_did_not_use(tmp_path):
+    run = genlab.train(*RUN, run_dir=tmp_path / "run")
+    assert list((tmp_path / "run" / "images").glob("closest_to_train_step*.png"))
+    run.evaluate(train_images=0, bootstrap=0, force=True)
+    assert not list((tmp_path / "run" / "images").glob("closest_to_train_step*.png"))
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert "memorized_share" not in record["metrics"] and "fid_se" not in record["metrics"]
+    flat = tmp_path / "faces"  # one class, no feature space: nothing to search or resample
+    flat.mkdir()
+    for i in range(8):
+        Image.new("RGB", (10, 10), (30 * i, 0, 0)).save(flat / f"{i}.png")
+    genlab.train("data=image_folder", f"data.path={flat}", "data.image_size=8", "model=vae",
+                 "arch.hidden=16", "trainer.max_steps=1", "trainer.progress=false",
+                 "data.batch_size=4", "eval.n_samples=8", run_dir=tmp_path / "vae")  # fmt: skip
+    settings = json.loads((tmp_path / "vae" / "metrics.json").read_text())["measured"]["settings"]
+    assert settings["train_images"] == 0 and settings["bootstrap"] == 0

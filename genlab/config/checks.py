@@ -173,6 +173,11 @@ def check_eval(e: dict) -> None:
         positive(f"eval.{key}", e[key])
     for key in ("train_images", "bootstrap"):
         positive(f"eval.{key}", e[key], zero_ok=True)
+    if e["bootstrap"] == 1:
+        raise ConfigError(
+            "eval.bootstrap=1 is not allowed: a spread needs 2 resamples or more (20 is the "
+            "default), or 0 for none"
+        )
     if e["n_samples"] <= e["pr_k"]:
         raise ConfigError(
             f"eval.n_samples={e['n_samples']} is not allowed with eval.pr_k={e['pr_k']}: "

@@ -55,6 +55,7 @@ def make_evaluator(c: dict, device: torch.device):
     from genlab.metrics.likelihood import PROTOCOL
 
     vae = c["model"]["name"] in ("vae", "cvae")
+    no_split = c["data"]["name"] == "image_folder"  # its test images are its training images
     try:
         return Evaluator(
             None if one_class else make_network(c, device),
@@ -63,7 +64,7 @@ def make_evaluator(c: dict, device: torch.device):
             **{k: e[k] for k in ("n_samples", "iw_samples", "fid_backbone", "pr_k", "batch_size")},
             kid_subset_size=e["kid_subset_size"],
             seed=c["seed"],
-            train=make_data(c, "train") if e["train_images"] else None,
+            train=make_data(c, "train") if e["train_images"] and not no_split else None,
             train_images=e["train_images"],
             bootstrap=e["bootstrap"],
             likelihood=PROTOCOL[c["loss"]["name"]] if vae else None,
@@ -120,6 +121,8 @@ def evaluate_run(loaded, run_dir: Path, device, settings: dict, write: bool, for
         if write:
             group = group_of(launched_with(run_dir))
             write_metrics(run_dir, metrics, global_step, evaluator.measured, group)
+            for old in (run_dir / "images").glob("closest_to_train_step*.png"):
+                old.unlink()  # an earlier measurement's pairs: this one's replace them, or none
             for name, (images, nrow) in evaluator.grids().items():
                 save_grid(as_grid(images, nrow), run_dir, name, global_step)
     return metrics, evaluator.measured

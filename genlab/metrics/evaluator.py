@@ -112,7 +112,9 @@ class Evaluator:
         self.real_labels = test.labels[picked]  # a cVAE's likelihood is of p(x | y)
         self.n_samples = len(self.real)  # n generated vs n real: capped at the test split
         self.train = None
-        if train is not None and train_images > 0:  # a fixed subset when capped
+        measures = network is not None or fid_backbone == "inception"  # a feature space
+        bootstrap = bootstrap if measures else 0  # nothing to resample, nor to search in
+        if train is not None and train_images > 0 and measures:  # a fixed subset when capped
             order = torch.randperm(len(train), generator=g)[:train_images]
             self.train = train.images[order.sort().values]
         net = network.id if network is not None else None

@@ -13,6 +13,15 @@ ERRORS = tuple(  # each headline metric's evaluation noise (metrics/noise.py)
 )
 
 
+MOVED_BY = {  # an evaluation setting -> the only metrics it moves (a setting not here: all)
+    "iw_samples": ("iw_nll", "iw_nll_se"),
+    "likelihood": ("neg_elbo", "iw_nll", "neg_elbo_se", "iw_nll_se"),
+    "pr_k": ("precision", "recall", "precision_se", "recall_se"),
+    "kid_subset_size": ("kid", "kid_std"),
+    "train_images": CHECKS,
+    "bootstrap": ("fid_se",),
+}
+
 HEADLINE = {  # what a run prints as it ends, per family
     "vae": ("neg_elbo", "iw_nll", "fid"),
     "cvae": ("class_accuracy", "neg_elbo", "iw_nll", "fid"),

@@ -56,21 +56,33 @@ def bootstrap_interval(a, b, statistic, level: float = 0.95, seed: int = 0):
     return float(low), float(high)
 
 
-def seeds_needed(difference: float, sd_a: float, sd_b: float) -> int | None:
-    """Seeds per side for 80% power at 0.05 (two-sided, equal seeds a side); None when it
-    would take more than MOST_SEEDS, or the difference is zero."""
+def power(n: int, difference: float, sd: float) -> float:
+    """The chance that a two-sided t-test at ALPHA with n seeds a side finds the difference."""
     from scipy import stats
 
+    df, shift = 2 * n - 2, abs(difference) / (sd * math.sqrt(2 / n))
+    critical = stats.t.ppf(1 - ALPHA / 2, df)
+    found = stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift)
+    if not math.isfinite(found):  # the noncentral t fails far out: the normal is exact enough
+        found = stats.norm.sf(critical - shift) + stats.norm.cdf(-critical - shift)
+    return float(found)
+
+
+def seeds_needed(difference: float, sd_a: float, sd_b: float) -> int | None:
+    """Seeds per side for 80% power at 0.05 (two-sided, equal seeds a side); None when it
+    would take more than MOST_SEEDS, or the difference is zero. Power grows with n: found by
+    bisection."""
     sd = math.sqrt((sd_a**2 + sd_b**2) / 2)
-    if difference == 0:
+    if difference == 0 or math.isnan(difference):
         return None
-    if sd == 0:
+    if math.isinf(difference):
         return 2
-    for n in range(2, MOST_SEEDS + 1):
-        df = 2 * n - 2
-        shift = abs(difference) / (sd * math.sqrt(2 / n))
-        critical = stats.t.ppf(1 - ALPHA / 2, df)
-        power = stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift)
-        if power >= POWER:
-            return n
-    return None
+    if sd == 0 or power(2, difference, sd) >= POWER:
+        return 2
+    if power(MOST_SEEDS, difference, sd) < POWER:
+        return None
+    low, high = 2, MOST_SEEDS  # power(low) < POWER <= power(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if power(middle, difference, sd) >= POWER else (middle, high)
+    return high

@@ -118,6 +118,8 @@ class Verdict:
         head = f"{self.side(self.a, key)} vs {self.side(self.b, key)}"
         head += f" ({others})" if others else ""
         means = f"{self.metric} {sa.text()} vs {sb.text()} (n={sa.n}, {sb.n})"
+        if self.p is None and min(sa.n, sb.n) == 0:
+            return f"{head}: {means}: cannot test, no run of a side recorded {self.metric}"
         if self.p is None:
             return f"{head}: {means}: cannot test, a side has fewer than 2 seeds; run more"
         diff = f"difference {sa.mean - sb.mean:+.3g} (95% CI {self.low:.3g} to {self.high:.3g})"
