@@ -5,9 +5,8 @@ The key is a hash of what the decoded images depend on: each file's path, size a
 time, the image size, the channels and this format's version. A changed, added or removed file
 changes the key, so a new cache is built and the old one of the same images is deleted (where
 the caches live and how large they are: docs/data.md; deleting the folder is always safe). One
-process builds a cache
-under a lock while the others wait for it; it is written into a temporary folder and renamed
-into place, so a reader sees a whole cache or none.
+process builds a cache under a lock while the others wait for it; it is written into a
+temporary folder and renamed into place, so a reader sees a whole cache or none.
 
 Readers map `images.u8` read-only and copy-on-write (torch.from_file with shared=False): the
 pages come from the operating system's file cache, so every job of a sweep on the machine reads
