@@ -56,7 +56,7 @@ def test_the_second_run_maps_the_first_runs_decoded_images(tmp_path, monkeypatch
 
 @pytest.mark.parametrize("change", ["changed", "added", "removed"])
 def test_a_changed_added_or_removed_file_makes_a_new_cache(tmp_path, change):
-    folder, root = make_folder(tmp_path / "faces"), tmp_path / "root"
+    folder, root = make_folder(tmp_path / "set[1] of faces"), tmp_path / "root"  # glob, spaces
     before = load(folder, root)
     (old,) = caches(root)
     if change == "changed":
@@ -102,7 +102,9 @@ def test_two_processes_at_once_decode_once_and_read_the_same_images(tmp_path):
     assert outs[0][0] == outs[1][0]
 
 
-@pytest.mark.parametrize("damage", ["truncated", "foreign meta", "empty meta"])
+@pytest.mark.parametrize(
+    "damage", ["truncated", "foreign meta", "empty meta", "other shape", "huge number"]
+)
 def test_a_corrupt_cache_is_one_line_and_built_again(tmp_path, capsys, damage):
     folder, root = make_folder(tmp_path / "faces"), tmp_path / "root"
     good = load(folder, root).images.clone()
@@ -111,10 +113,35 @@ def test_a_corrupt_cache_is_one_line_and_built_again(tmp_path, capsys, damage):
         data = (cache / "images.u8").read_bytes()
         (cache / "images.u8").write_bytes(data[: len(data) // 2])
     else:
-        (cache / "meta.json").write_text("" if damage == "empty meta" else '{"rows": [1]}')
+        meta = {
+            "empty meta": "",
+            "foreign meta": '{"rows": [1]}',
+            "other shape": '{"format": 1, "shape": [6, 1, 24, 8], "classes": 1}',
+            "huge number": '{"format": 1, "shape": [6, 3, 8, 8], "classes": 1e999}',
+        }
+        (cache / "meta.json").write_text(meta[damage])  # fmt: skip
     capsys.readouterr()
     again = load(folder, root)
     err = capsys.readouterr().err.splitlines()
     assert len([ln for ln in err if "cannot be read" in ln]) == 1, err
     assert torch.equal(again.images, good)
     assert load(folder, root) is not None and "cannot be read" not in capsys.readouterr().err
+
+
+def test_one_folder_however_it_is_reached_has_one_cache(tmp_path, monkeypatch, capsys):
+    folder, root = make_folder(tmp_path / "faces"), tmp_path / "root"
+    (tmp_path / "link").symlink_to(folder, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    for spelling in ("faces", str(folder), "./faces/", "link"):
+        load(Path(spelling), root)
+    assert capsys.readouterr().err.count("decoded 6 images once") == 1
+    assert len(caches(root)) == 1
+
+
+def test_a_data_root_that_cannot_be_written_decodes_for_the_run_alone(tmp_path, capsys):
+    folder, blocked = make_folder(tmp_path / "faces"), tmp_path / "file"
+    blocked.write_text("a file where the data root's folder would go")
+    images = load(folder, blocked / "root").images
+    assert len(images) == 6
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "decoded for this run alone (data.root=" in err[0], err

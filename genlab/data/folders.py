@@ -104,9 +104,10 @@ def load_celeba(root: Path, split: str, image_size: int):
         images = decode_all(_Images(ds, (3, image_size, image_size)))
         return images, torch.zeros(len(images), dtype=torch.long), 1
 
-    files = [folder / "img_align_celeba" / f for f in ds.filename]
-    key = source_key(files, image_size=image_size, split=split)
-    return cached(root, f"celeba-{split}-{image_size}px", key, decode)
+    images = folder / "img_align_celeba"
+    key = source_key(images, [images / f for f in ds.filename], image_size=image_size)
+    shape = (len(ds.filename), 3, image_size, image_size)
+    return cached(root, f"celeba-{split}-{image_size}px", key, shape, decode)
 
 
 def load_image_folder(path: str | Path, image_size: int, channels: int, root: Path | None = None):
@@ -145,8 +146,9 @@ def load_image_folder(path: str | Path, image_size: int, channels: int, root: Pa
     if root is None:
         return decode()
     where = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
-    key = source_key(files, image_size=image_size, channels=channels)
-    return cached(root, f"{path.name}-{where}-{image_size}px{channels}c", key, decode)
+    key = source_key(path, files, image_size=image_size, channels=channels)
+    name = f"{path.resolve().name[:40]}-{where}-{image_size}px{channels}c"  # short enough anywhere
+    return cached(root, name, key, (len(files), *shape), decode)
 
 
 def _image_files(folder: Path) -> list[Path]:
