@@ -145,3 +145,35 @@ def test_a_data_root_that_cannot_be_written_decodes_for_the_run_alone(tmp_path, 
     assert len(images) == 6
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "decoded for this run alone (data.root=" in err[0], err
+
+
+STOPPED_WHILE_DECODING = """
+import sys, time
+from genlab.data import folders
+def slow(images):
+    print("decoding", flush=True)
+    time.sleep(60)
+folders.decode_all = slow
+from genlab.__main__ import main
+main(sys.argv[1:])
+"""
+
+
+def test_a_run_stopped_while_it_decodes_is_recorded_as_interrupted(tmp_path):
+    import json
+    import signal
+
+    folder = make_folder(tmp_path / "faces")
+    args = ["train", "data=image_folder", f"data.path={folder}", "data.image_size=8",
+            "model=vae", "arch.hidden=16", "trainer.max_steps=1", "trainer.progress=false",
+            "eval.at_end=false", f"hydra.run.dir={tmp_path / 'run'}"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO), "GENLAB_DATA": str(tmp_path / "root")}
+    run = subprocess.Popen([sys.executable, "-c", STOPPED_WHILE_DECODING, *args], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    while run.stdout.readline().strip() != "decoding":  # after the lines before it
+        assert run.poll() is None, run.stderr.read()
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert status["status"] == "interrupted", status

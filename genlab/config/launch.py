@@ -41,12 +41,12 @@ def train_job(
         owning(cfg.resume or run_dir) if ranks.main else nullcontext(),  # rank 0 writes
     ):
         report = reporter(cfg.objective) if ranks.main else None  # a search's trial, if any
-        trainer = open_run(
-            cfg, overrides, run_dir, ranks, sweep_job=sweep_job, report=report, sweep=sweep
-        )
-        if trainer is None:
-            return None  # nothing done: the run's status.json stays as it was
-        try:
+        try:  # opening may take minutes (decoding CelebA): a stop there is recorded too
+            trainer = open_run(
+                cfg, overrides, run_dir, ranks, sweep_job=sweep_job, report=report, sweep=sweep
+            )
+            if trainer is None:
+                return None  # nothing done: the run's status.json stays as it was
             result = trainer.fit()
         except STOPPED as e:  # Hydra's job-end hook never sees a signal's stop: say it here
             record_stop(e)
