@@ -20,7 +20,7 @@ def positive(key: str, value, kind=int, zero_ok=False) -> None:
     if not ok or not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
         what = "an integer" if kind is int else "a number"
         bound = ">= 0" if zero_ok else "> 0"
-        raise ConfigError(f"{key}={value!r} is not allowed; it must be {what} {bound}")
+        raise ConfigError(f"{key}={value} is not allowed; it must be {what} {bound}")
 
 
 def finite_everywhere(node, key: str = "") -> None:
