@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from genlab.reporting.jobs import find_jobs, swept_keys
+from genlab.reporting.jobs import find_jobs
 from genlab.reporting.robust import iqm
 from genlab.reporting.stats import group_jobs
 
@@ -26,7 +26,7 @@ def main() -> None:
         jobs = find_jobs(study / half)
         if not jobs:
             continue
-        groups = {dict(g.key)["loss"]: g for g in group_jobs(jobs, swept_keys(jobs))}
+        groups = {dict(g.key)["loss"]: g for g in group_jobs(jobs, ["loss"])}
         for loss in LOSSES:
             g = groups.get(loss)
             if g is None:
