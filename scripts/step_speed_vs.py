@@ -63,11 +63,12 @@ def main() -> None:
             for name, args in CASES.items():
                 times: dict[Path, list[float]] = {REPO: [], other: []}
                 modules, peaks = {}, {REPO: 0.0, other: 0.0}
+                runs = iter(range(10**6))  # a new run directory each time
                 for tree in (REPO, other):  # warm-up: caches, files
-                    run(tree, args, Path(tmp) / "warm")
-                for i in range(a.pairs):
+                    run(tree, args, Path(tmp) / f"r{next(runs)}")
+                for _ in range(a.pairs):
                     for tree in (REPO, other):
-                        wall, peak, modules[tree] = run(tree, args, Path(tmp) / f"r{i}")
+                        wall, peak, modules[tree] = run(tree, args, Path(tmp) / f"r{next(runs)}")
                         times[tree].append(wall)
                         peaks[tree] = max(peaks[tree], peak)
                 mine, theirs = (statistics.median(times[t]) for t in (REPO, other))
