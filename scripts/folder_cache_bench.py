@@ -3,8 +3,8 @@
 
 1. makes a folder of 30,000 CelebA-sized colour JPEGs (178 x 218: FashionMNIST images tinted,
    upscaled and with a little noise), once;
-2. times a 2-step GAN CNN run at 64 x 64 (one thread, no evaluation) on synthetic data of the
-   same shape, the first run on the folder (decodes and writes the cache), then the second
+2. times a 2-step GAN CNN run at 64 x 64 (one thread, no evaluation) on 256 synthetic images
+   of the same shape (no files to read), the first run on the folder (decodes and writes the cache), then the second
    (maps it), `--repeats` times interleaved; with `--before SRC` (a genlab source tree from
    before the cache) also that tree's run on the folder, which decodes every time;
 3. runs two jobs on the folder at once and reads each one's peak resident and proportional
@@ -59,7 +59,7 @@ def timed(args: list[str], root: Path, src: Path = REPO) -> float:
     return time.perf_counter() - start
 
 
-def memory_of_two(folder: Path, root: Path, src: Path = REPO) -> list[dict[str, float]]:
+def memory_of_two(folder: Path, root: Path, src: Path, name: str) -> list[dict[str, float]]:
     """Peak Rss and Pss (MiB) of two 200-step jobs on the folder, started together."""
     env = {**os.environ, "PYTHONPATH": str(src), "GENLAB_DATA": str(root)}
     args = [
@@ -70,7 +70,7 @@ def memory_of_two(folder: Path, root: Path, src: Path = REPO) -> list[dict[str, 
         "trainer.max_steps=200",
     ]
     procs = [subprocess.Popen([sys.executable, "-m", "genlab.train", *args,
-                               f"hydra.run.dir={root}/two/{i}"], env=env, cwd=root,
+                               f"hydra.run.dir={root}/two/{name}/{i}"], env=env, cwd=root,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for i in range(2)]  # fmt: skip
     peaks = [{"rss": 0.0, "pss": 0.0} for _ in procs]
@@ -97,7 +97,7 @@ def main() -> None:
     folder = make_folder(out / "faces")
     root = out / "root"
     root.mkdir(parents=True, exist_ok=True)
-    synthetic = ["data=synthetic", "data.image_shape=[3,64,64]", "data.size=30000"]
+    synthetic = ["data=synthetic", "data.image_shape=[3,64,64]", "data.size=256"]  # no files
     on_folder = ["data=image_folder", f"data.path={folder}", "data.image_size=64"]
     timed(synthetic, root)  # warm-up: the synthetic set and imports
     shutil.rmtree(root / "decoded", ignore_errors=True)
@@ -118,7 +118,8 @@ def main() -> None:
     for name, src in (("cache mapped", REPO), ("before the cache", a.before)):
         if src is None:
             continue
-        for i, peak in enumerate(memory_of_two(folder, root, src)):
+        shutil.rmtree(root / "two" / name, ignore_errors=True)
+        for i, peak in enumerate(memory_of_two(folder, root, src, name.replace(" ", "-"))):
             print(
                 f"two jobs at once, {name}, job {i}: peak Rss {peak['rss']:.0f} MiB, "
                 f"peak Pss {peak['pss']:.0f} MiB"
