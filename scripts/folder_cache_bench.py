@@ -4,9 +4,10 @@
 1. makes a folder of 30,000 CelebA-sized colour JPEGs (178 x 218: FashionMNIST images tinted,
    upscaled and with a little noise), once;
 2. times a 2-step GAN CNN run at 64 x 64 (one thread, no evaluation) on 256 synthetic images
-   of the same shape (no files to read), the first run on the folder (decodes and writes the cache), then the second
-   (maps it), `--repeats` times interleaved; with `--before SRC` (a genlab source tree from
-   before the cache) also that tree's run on the folder, which decodes every time;
+   of the same shape (no files to read), the first run on the folder (decodes and writes the
+   cache), then the second (maps it), `--repeats` times interleaved; with `--before SRC` (a
+   genlab source tree from before the cache) also that tree's run on the folder, which decodes
+   every time;
 3. runs two jobs on the folder at once and reads each one's peak resident and proportional
    memory (Linux's /proc/<pid>/smaps_rollup: Pss splits a page two processes share).
 

@@ -17,7 +17,7 @@ from genlab.config.data import make_data
 from genlab.errors import ConfigError
 from genlab.metrics.distances import frechet_distance
 from genlab.metrics.likelihood import PROTOCOL, vae_bounds, vae_test_metrics
-from genlab.metrics.memorization import memorization
+from genlab.metrics.memorization import memorization, nearest
 from genlab.metrics.names import headline
 from genlab.metrics.noise import fid_bootstrap_se, share_se
 from genlab.reporting.jobs import Job
@@ -34,8 +34,8 @@ def test_a_generator_that_copies_its_training_set_is_flagged_and_fresh_data_is_n
     train, test = torch.randn(3000, 8, generator=g), torch.randn(600, 8, generator=g)
     fresh = torch.randn(600, 8, generator=g)  # new draws, as a test set is
     copies = train[:600] + 0.01 * torch.randn(600, 8, generator=g)
-    new, _ = memorization(fresh, test, train)
-    copied, pairs = memorization(copies, test, train)
+    new, _ = memorization(fresh, nearest(test, train)[0], train)
+    copied, pairs = memorization(copies, nearest(test, train)[0], train)
     assert 0.02 <= new["memorized_share"] <= 0.09  # about 5% by construction
     assert 0.9 <= new["train_distance_ratio"] <= 1.1
     assert copied["memorized_share"] > 0.95 and copied["train_distance_ratio"] < 0.1

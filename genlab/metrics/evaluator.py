@@ -27,7 +27,7 @@ from genlab.metrics.distances import (
 )
 from genlab.metrics.feature_networks import FeatureNetwork
 from genlab.metrics.likelihood import vae_test_metrics
-from genlab.metrics.memorization import memorization
+from genlab.metrics.memorization import memorization, nearest
 from genlab.metrics.noise import fid_bootstrap_se, share_se
 from genlab.metrics.precision_recall import precision_recall
 from genlab.trainers.sampling import balanced_labels, sample
@@ -213,9 +213,10 @@ class Evaluator:
     def _memorization(self, images, fake, real) -> dict[str, float]:
         """The memorisation check; keeps the closest pairs (sample, training image) in
         self.closest for the logs."""
-        if self._train_features is None:
+        if self._train_features is None:  # and the test images' distances: once per run
             self._train_features = self.features(self.train)[0]
-        metrics, pairs = memorization(fake, real, self._train_features)
+            self._test_distances = nearest(real, self._train_features)[0]
+        metrics, pairs = memorization(fake, self._test_distances, self._train_features)
         self.closest = (images[[i for i, _ in pairs]], self.train[[j for _, j in pairs]])
         return metrics
 

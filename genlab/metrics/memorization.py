@@ -35,14 +35,15 @@ def nearest(points: torch.Tensor, references: torch.Tensor, chunk: int = 1000):
     return torch.cat(dist).cpu(), torch.cat(index).cpu()
 
 
-def memorization(fake: torch.Tensor, test: torch.Tensor, train: torch.Tensor, pairs: int = 8):
-    """(metrics, closest) for features of samples, test images and training images ((N, D)
-    each); closest: (sample index, training index) of the `pairs` samples nearest to a training
-    image, closest first."""
+def memorization(fake: torch.Tensor, test_distances: torch.Tensor, train: torch.Tensor, pairs=8):
+    """(metrics, closest) for features of samples and of training images ((N, D) each), given
+    the test images' distances to their nearest training image (nearest(test, train)[0], the
+    same for every evaluation of a run); closest: (sample index, training index) of the `pairs`
+    samples nearest to a training image, closest first."""
     d_fake, index = nearest(fake, train)
-    d_test, _ = nearest(test, train)
-    threshold = torch.quantile(d_test.double(), SHARE_QUANTILE)
-    new = d_test.double().median().item()  # 0: the test images are training images
+    d_test = test_distances.double()
+    threshold = torch.quantile(d_test, SHARE_QUANTILE)
+    new = d_test.median().item()  # 0: the test images are training images
     metrics = {
         "memorized_share": (d_fake.double() < threshold).double().mean().item(),
         "train_distance_ratio": d_fake.double().median().item() / new if new else float("nan"),
