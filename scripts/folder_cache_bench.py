@@ -60,32 +60,34 @@ def timed(args: list[str], root: Path, src: Path = REPO) -> float:
     return time.perf_counter() - start
 
 
-def memory_of_two(folder: Path, root: Path, src: Path, name: str) -> list[dict[str, float]]:
-    """Peak Rss and Pss (MiB) of two 200-step jobs on the folder, started together."""
+def memory_of_two(folder: Path, root: Path, src: Path, name: str) -> dict[str, float]:
+    """Two 200-step jobs on the folder, started together: the peak of their anonymous memory
+    (RssAnon: what each holds privately, a decoded copy included) and of their file-backed
+    memory (RssFile: the mapped cache, whose pages the two share), and the peak of their summed
+    proportional memory (Pss, a shared page counted once across them), in MiB."""
     env = {**os.environ, "PYTHONPATH": str(src), "GENLAB_DATA": str(root)}
-    args = [
-        *RUN,
-        "data=image_folder",
-        f"data.path={folder}",
-        "data.image_size=64",
-        "trainer.max_steps=200",
-    ]
+    args = [*RUN, "data=image_folder", f"data.path={folder}", "data.image_size=64",
+            "trainer.max_steps=200"]  # fmt: skip
     procs = [subprocess.Popen([sys.executable, "-m", "genlab.train", *args,
                                f"hydra.run.dir={root}/two/{name}/{i}"], env=env, cwd=root,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for i in range(2)]  # fmt: skip
-    peaks = [{"rss": 0.0, "pss": 0.0} for _ in procs]
+    peak = {"RssAnon": 0.0, "RssFile": 0.0, "Pss, both": 0.0}
     while any(p.poll() is None for p in procs):
-        for p, peak in zip(procs, peaks, strict=True):
+        pss = 0.0
+        for p in procs:
             try:
-                text = Path(f"/proc/{p.pid}/smaps_rollup").read_text()
+                status = Path(f"/proc/{p.pid}/status").read_text()
+                rollup = Path(f"/proc/{p.pid}/smaps_rollup").read_text()
             except OSError:
                 continue
-            values = {ln.split(":")[0]: int(ln.split()[1]) / 1024 for ln in text.splitlines()[1:]}
-            peak["rss"] = max(peak["rss"], values.get("Rss", 0.0))
-            peak["pss"] = max(peak["pss"], values.get("Pss", 0.0))
+            for key in ("RssAnon", "RssFile"):
+                kib = next(ln.split()[1] for ln in status.splitlines() if ln.startswith(key))
+                peak[key] = max(peak[key], int(kib) / 1024)
+            pss += int(next(ln.split()[1] for ln in rollup.splitlines() if ln.startswith("Pss:")))
+        peak["Pss, both"] = max(peak["Pss, both"], pss / 1024)
         time.sleep(0.2)
-    return peaks
+    return peak
 
 
 def main() -> None:
@@ -116,15 +118,17 @@ def main() -> None:
         if times:
             shown = ", ".join(f"{t:.1f}" for t in times)
             print(f"| {name} | {statistics.median(times):.1f} | {shown} |")
+    print("\n| two jobs at once (200 steps) | peak RssAnon a job | peak RssFile a job "
+          "| peak Pss of both |\n|---|---|---|---|")  # fmt: skip
     for name, src in (("cache mapped", REPO), ("before the cache", a.before)):
         if src is None:
             continue
-        shutil.rmtree(root / "two" / name, ignore_errors=True)
-        for i, peak in enumerate(memory_of_two(folder, root, src, name.replace(" ", "-"))):
-            print(
-                f"two jobs at once, {name}, job {i}: peak Rss {peak['rss']:.0f} MiB, "
-                f"peak Pss {peak['pss']:.0f} MiB"
-            )
+        shutil.rmtree(root / "two" / name.replace(" ", "-"), ignore_errors=True)
+        m = memory_of_two(folder, root, src, name.replace(" ", "-"))
+        print(
+            f"| {name} | {m['RssAnon']:.0f} MiB | {m['RssFile']:.0f} MiB | "
+            f"{m['Pss, both']:.0f} MiB |"
+        )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 GAN MLP steps and 1,500 VAE MLP steps on MNIST (the recipe each tree ships, one thread, no
 evaluation), alone, one warm-up each, then --pairs interleaved pairs (this tree, then the other);
 the median wall time, the ratio, the peak resident memory (getrusage of the child) and the modules
-imported.
+imported. Each process imports genlab from its own tree alone (`python -S`).
 
     python scripts/step_speed_vs.py 4f0a561 [--pairs 3]     (needs git and the MNIST files)
 """
@@ -14,6 +14,7 @@ import os
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -29,13 +30,22 @@ COUNT = "import sys, runpy; sys.argv = ['genlab.train'] + sys.argv[1:]\n" \
         "finally:\n    print('modules', len(sys.modules), file=sys.stderr)\n"  # fmt: skip
 
 
+def isolated(tree: Path) -> dict:
+    """The environment of a process that imports genlab and its Hydra plugins from tree alone:
+    with `python -S`, the site folder's .pth files (an editable install of this tree) are not
+    read, and the installed libraries come from PYTHONPATH."""
+    site = sysconfig.get_paths()
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), site["purelib"],
+                                                         site["platlib"]])}  # fmt: skip
+
+
 def run(tree: Path, args: list[str], out: Path) -> tuple[float, float, int]:
     """(wall s, peak MiB, modules) of one training process from tree."""
     with tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-c", COUNT, *args, *COMMON,
+        child = subprocess.Popen([sys.executable, "-S", "-c", COUNT, *args, *COMMON,
                                   f"hydra.run.dir={out}"], cwd=tree, stdout=subprocess.DEVNULL,
-                                 stderr=err)  # fmt: skip
+                                 stderr=err, env=isolated(tree))  # fmt: skip
         _, status, usage = os.wait4(child.pid, 0)  # this child's own peak memory
         wall = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
