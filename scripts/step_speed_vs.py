@@ -60,6 +60,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("ref", help="the other commit (e.g. 4f0a561)")
     p.add_argument("--pairs", type=int, default=3)
+    p.add_argument("--cases", default="", help="only the cases whose name starts so (gan, vae)")
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         other = Path(tmp) / "other"
@@ -70,10 +71,10 @@ def main() -> None:
             print(f"| case | this tree s | {a.ref} s | ratio | peak MiB (this, {a.ref}) | "
                   f"modules (this, {a.ref}) |")  # fmt: skip
             print("|---|---|---|---|---|---|")
-            for name, args in CASES.items():
+            runs = iter(range(10**6))  # a new run directory each time
+            for name, args in [(n, c) for n, c in CASES.items() if n.startswith(a.cases)]:
                 times: dict[Path, list[float]] = {REPO: [], other: []}
                 modules, peaks = {}, {REPO: 0.0, other: 0.0}
-                runs = iter(range(10**6))  # a new run directory each time
                 for tree in (REPO, other):  # warm-up: caches, files
                     run(tree, args, Path(tmp) / f"r{next(runs)}")
                 for _ in range(a.pairs):
