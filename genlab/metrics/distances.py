@@ -19,12 +19,14 @@ def frechet_from_stats(mu_r, cov_r, mu_f, cov_f) -> torch.Tensor:
     return (mu_r - mu_f).square().sum(dim=-1) + cov_r.trace() + cov_f.trace() - 2 * root
 
 
-def gaussian_stats(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and unbiased covariance in float64, from the sums torchmetrics accumulates."""
+def gaussian_stats(features: torch.Tensor, weights: torch.Tensor | None = None):
+    """Mean and unbiased covariance in float64, from the sums torchmetrics accumulates; weights:
+    how many times each row counts (a bootstrap resample; they sum to the number of rows)."""
     x = features.double()
-    n = len(x)
-    mean = x.sum(dim=0) / n
-    cov = (x.T @ x - n * torch.outer(mean, mean)) / (n - 1)
+    w = torch.ones(len(x), dtype=x.dtype, device=x.device) if weights is None else weights.double()
+    n = w.sum()
+    mean = w @ x / n
+    cov = ((x.T * w) @ x - n * torch.outer(mean, mean)) / (n - 1)
     return mean, cov
 
 

@@ -20,28 +20,20 @@ import math
 
 import torch
 
-from genlab.metrics.distances import frechet_from_stats
-
-
-def _weighted_stats(x: torch.Tensor, weights: torch.Tensor):
-    """Mean and unbiased covariance of rows of x counted `weights` times (sum = len(x))."""
-    n = weights.sum()
-    mu = weights @ x / n
-    centred = x - mu
-    return mu, (centred.T * weights) @ centred / (n - 1)
+from genlab.metrics.distances import frechet_from_stats, gaussian_stats
 
 
 def fid_bootstrap_se(real: torch.Tensor, fake: torch.Tensor, rounds: int, seed: int = 0) -> float:
     """The bootstrap standard deviation of FID over resamples of fake ((N, D) features each)."""
     real, fake = real.detach().cpu().double(), fake.detach().cpu().double()
-    mu_r, cov_r = real.mean(0), torch.cov(real.T)
+    mu_r, cov_r = gaussian_stats(real)
     g = torch.Generator().manual_seed(seed)
     uniform = torch.full((len(fake),), 1.0 / len(fake), dtype=torch.float64)
     fids = []
     for _ in range(rounds):
         picked = torch.multinomial(uniform, len(fake), replacement=True, generator=g)
         weights = torch.bincount(picked, minlength=len(fake)).double()
-        fids.append(frechet_from_stats(mu_r, cov_r, *_weighted_stats(fake, weights)).item())
+        fids.append(frechet_from_stats(mu_r, cov_r, *gaussian_stats(fake, weights)).item())
     return torch.tensor(fids).std().item()
 
 
