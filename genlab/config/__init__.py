@@ -41,9 +41,10 @@ OmegaConf.register_new_resolver("genlab.device", visible_device, replace=True)
 OmegaConf.register_new_resolver(
     "genlab.record_dir", lambda d: None if holds_a_run(Path(d)) else ".hydra", replace=True
 )
-# ${genlab.cuda:KEY}, ${genlab.mps:KEY}: the fast paths of the GPU this process sees (a CUDA
-# GPU's by its compute capability), resolved where the job runs
-for _gpu in ("cuda", "mps"):
+# ${genlab.cuda:KEY}, ${genlab.mps:KEY}, ${genlab.cpu:KEY}: the fast paths of the device this
+# process sees (a CUDA GPU's by its compute capability, a CPU's by its instructions), resolved
+# where the job runs
+for _kind in ("cuda", "mps", "cpu"):
     OmegaConf.register_new_resolver(
-        f"genlab.{_gpu}", lambda key, gpu=_gpu: devices.fast_path(gpu, key), replace=True
+        f"genlab.{_kind}", lambda key, kind=_kind: devices.fast_path(kind, key), replace=True
     )

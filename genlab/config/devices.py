@@ -1,8 +1,8 @@
 """Which device a job runs on and the fast paths that device runs well: device=auto's order
-(cuda, then mps, then cpu), a GPU's fast paths by its compute capability, and the one-line
-refusal of a fast path the device lacks. The rules are pure functions of the device's properties
-(tested without a GPU); the functions that ask torch import it when called, as the resolvers in
-config/__init__.py run while the configs compose."""
+(cuda, then mps, then cpu), a GPU's fast paths by its compute capability, a CPU's by the
+instructions it has, and the one-line refusal of a fast path the device lacks. The rules are
+pure functions of the device's properties (tested without a GPU); the functions that ask torch
+import it when called, as the resolvers in config/__init__.py run while the configs compose."""
 
 from __future__ import annotations
 
@@ -27,6 +27,37 @@ def cuda_fast_paths(capability: tuple[int, int] | None) -> dict:
         "channels_last": tensor_cores,  # NHWC is the layout tensor-core convolutions read
         "optimizer_impl": "fused",
     }
+
+
+def cpu_fast_paths(capabilities: dict) -> dict:
+    """device=cpu's fast paths on a CPU with these features (torch.cpu.get_capabilities()'s keys).
+
+    bf16 autocast only where the CPU computes bf16 itself (AVX512-BF16 or AMX-BF16, which oneDNN's
+    bf16 matmuls and convolutions use): 1.2-1.4x float32's steps there, while on an AVX-512 CPU
+    without them bf16 is emulated at 0.16-0.25x (docs/results.md). channels_last for the CNNs on
+    AVX-512 CPUs, where oneDNN's NHWC convolutions were faster on the CPU measured; elsewhere
+    unmeasured, so off. torch.compile stays off: on the CPU it never paid back its compile time
+    inside a run.
+    """
+    native_bf16 = bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
+    return {
+        "precision": "bf16" if native_bf16 else 32,
+        "compile": False,
+        "channels_last": bool(capabilities.get("avx512_f")),
+        "optimizer_impl": "fused",
+    }
+
+
+def cpu_capabilities() -> dict:
+    """The instruction sets torch's cpuinfo reports for this CPU ({} from a torch without
+    torch.cpu.get_capabilities, whose CPUs then run float32)."""
+    import torch
+
+    ask = getattr(torch.cpu, "get_capabilities", None)
+    try:
+        return dict(ask()) if ask else {}
+    except RuntimeError:  # cpuinfo could not read this CPU
+        return {}
 
 
 def mps_fast_paths(fused_adam: bool) -> dict:
@@ -100,8 +131,10 @@ def fused_adam(device_type: str) -> bool:
 
 
 def fast_path(device_type: str, key: str):
-    """KEY of the fast paths of this process's cuda or mps device (the ${genlab.cuda:KEY} and
-    ${genlab.mps:KEY} of conf/device/)."""
+    """KEY of the fast paths of this process's cuda, mps or cpu device (the ${genlab.cuda:KEY},
+    ${genlab.mps:KEY} and ${genlab.cpu:KEY} of conf/device/)."""
+    if device_type == "cpu":
+        return cpu_fast_paths(cpu_capabilities())[key]
     if device_type == "cuda":
         return cuda_fast_paths(visible_capability())[key]
     return mps_fast_paths(fused_adam("mps"))[key]
