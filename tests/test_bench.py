@@ -73,7 +73,7 @@ def test_each_data_set_holds_each_pair_to_its_own_targets():
     table with its class accuracy and nats, and is measured without a target on FashionMNIST."""
     run = [(100.0, {"class_accuracy": 0.95, "fid": 3.5, "recall": 0.6})]
     cgan = quality.Outcome("cgan-cnn", "cgan-cnn", "finished", run, 150.0)
-    assert "| 100 s |" in quality.markdown([cgan], "fashion_mnist", "h")
+    assert "| 100 s ✓ |" in quality.markdown([cgan], "fashion_mnist", "h")
     assert "| not reached |" in quality.markdown([cgan], "mnist", "h")
     cvae = [
         (90.0, {"class_accuracy": 0.98, "neg_elbo": 93.0}),
@@ -82,11 +82,39 @@ def test_each_data_set_holds_each_pair_to_its_own_targets():
     mlp = quality.Outcome("cvae-mlp", "cvae-mlp", "finished", cvae, 200.0)
     cnn = quality.Outcome("cvae-cnn", "cvae-cnn", "finished", cvae, 200.0)
     table = quality.markdown([mlp, cnn], "mnist", "h")
-    assert "| cvae-mlp | class_accuracy >= 97.00%, neg_elbo <= 95 | 90 s |" in table
-    assert "| cvae-cnn | class_accuracy >= 97.00%, neg_elbo <= 92 | 180 s |" in table
+    assert "| cvae-mlp | class_accuracy >= 97.00%, neg_elbo <= 95 | 90 s ✓ |" in table
+    assert "| cvae-cnn | class_accuracy >= 97.00%, neg_elbo <= 92 | 180 s ✓ |" in table
     assert "| cvae-mlp | none | - |" in quality.markdown([mlp], "fashion_mnist", "h")
     vae = quality.TARGETS["fashion_mnist"]["vae-cnn"]
     assert vae["neg_elbo"] == ("<=", 236.0) and vae["fid"] == ("<=", 10.0)
+
+
+def test_a_run_that_meets_its_targets_after_its_budget_is_counted_as_missing_it():
+    """The budgets: 120 s of training for an MLP, 240 s for a CNN (issue 30 halved them)."""
+    late = [(130.0, {"fid": 3.0, "recall": 0.6, "min_class_share": 0.08})]
+    mlp = quality.Outcome("gan-mlp", "gan-mlp", "finished", late, 150.0)
+    cnn = quality.Outcome("gan-cnn", "gan-cnn", "finished", late, 150.0)
+    table = quality.markdown([mlp, cnn], "mnist", "h")
+    assert "| gan-mlp | fid <= 5, recall >= 0.5, min_class_share >= 6.00% | 130 s ✗ |" in table
+    assert "| gan-cnn | fid <= 5, recall >= 0.5, min_class_share >= 6.00% | 130 s ✓ |" in table
+    assert table.endswith("\n1 of 2 runs met every target within their budget.\n")
+
+
+def test_quality_bench_runs_each_pair_once_per_seed(monkeypatch, tmp_path):
+    launched = []
+
+    def record(jobs, args, out):
+        launched.extend(jobs)
+        raise KeyboardInterrupt  # stop before anything trains
+
+    monkeypatch.setattr(quality, "launch", record)
+    args = ["--pairs", "gan-mlp,vae-mlp", "--data", "synthetic", "--seeds", "0,2"]
+    with pytest.raises(KeyboardInterrupt):
+        quality.main([*args, "--also", "model=gan loss=hinge", "--out", str(tmp_path)])
+    names = [name for name, _, _ in launched]
+    assert names == ["gan-mlp seed=0", "gan-mlp seed=2", "vae-mlp seed=0", "vae-mlp seed=2",
+                     "model=gan loss=hinge seed=0", "model=gan loss=hinge seed=2"]  # fmt: skip
+    assert all(f"seed={name[-1]}" in overrides for name, _, overrides in launched)
 
 
 def test_quality_bench_trains_each_pair_and_reports_its_curve(tmp_path):
@@ -190,6 +218,8 @@ BAD_QUALITY = [
     (["--set", "foo=1"], "foo=1: the config has no key foo; known keys: data, optimizer"),
     (["--set", "optimizer.lr=0"], "optimizer.lr=0 is not allowed; it must be a number > 0"),
     (["--also", "model.nope=1"], "model.nope=1: model has no key nope; known keys: name"),
+    (["--seeds", "0,x"], "--seeds '0,x' is not allowed; give seeds such as 0,1,2"),
+    (["--seeds", ","], "--seeds ',' is not allowed; give seeds such as 0,1,2"),
     (["--data", "celeba"], "CelebA files not found: put img_align_celeba, list_eval_partition"),
     (["--data", "fashion_mnist"], "FashionMNIST files not found: put train-images-idx3-ubyte.gz"),
 ]
