@@ -110,11 +110,14 @@ def test_quality_bench_runs_each_pair_once_per_seed(monkeypatch, tmp_path):
     monkeypatch.setattr(quality, "launch", record)
     args = ["--pairs", "gan-mlp,vae-mlp", "--data", "synthetic", "--seeds", "0,2"]
     with pytest.raises(KeyboardInterrupt):
-        quality.main([*args, "--also", "model=gan loss=hinge", "--out", str(tmp_path)])
+        quality.main([*args, "--also", "model=gan loss=hinge", "--also", "model=vae seed=7",
+                      "--out", str(tmp_path)])  # fmt: skip
     names = [name for name, _, _ in launched]
     assert names == ["gan-mlp seed=0", "gan-mlp seed=2", "vae-mlp seed=0", "vae-mlp seed=2",
-                     "model=gan loss=hinge seed=0", "model=gan loss=hinge seed=2"]  # fmt: skip
-    assert all(f"seed={name[-1]}" in overrides for name, _, overrides in launched)
+                     "model=gan loss=hinge seed=0", "model=gan loss=hinge seed=2",
+                     "model=vae seed=7"]  # fmt: skip
+    for name, _, overrides in launched:  # the last seed= is the one Hydra keeps
+        assert [o for o in overrides if o.startswith("seed=")][-1] == f"seed={name[-1]}"
 
 
 def test_quality_bench_trains_each_pair_and_reports_its_curve(tmp_path):

@@ -252,8 +252,13 @@ def main(argv=None) -> list[Outcome]:
         docs_block(args.docs, f"bench quality {args.data}")  # before hours of training
     runs = [(p, [f"model={p.split('-')[0]}", f"arch={p.split('-')[1]}"]) for p in pairs]
     runs += [(extra, extra.split()) for extra in args.also]
-    named = (lambda name, s: f"{name} seed={s}") if len(seeds) > 1 else (lambda name, s: name)
-    jobs = [job(named(name, s), [*over, f"seed={s}"], args) for name, over in runs for s in seeds]
+
+    def seeded(name: str, over: list[str]) -> list[tuple[str, list[str]]]:  # a run's own seed wins
+        if len(seeds) == 1 or any(o.startswith("seed=") for o in over):
+            return [(name, [f"seed={seeds[0]}", *over])]
+        return [(f"{name} seed={s}", [f"seed={s}", *over]) for s in seeds]
+
+    jobs = [job(n, o, args) for name, over in runs for n, o in seeded(name, over)]
     out = args.out or Path("outputs/bench") / time.strftime("quality-%Y-%m-%d_%H-%M-%S")
     out.mkdir(parents=True, exist_ok=True)  # once every job is checked: a refusal writes nothing
     outcomes = launch(jobs, args, out)
