@@ -221,8 +221,9 @@ BAD_QUALITY = [
     (["--set", "foo=1"], "foo=1: the config has no key foo; known keys: data, optimizer"),
     (["--set", "optimizer.lr=0"], "optimizer.lr=0 is not allowed; it must be a number > 0"),
     (["--also", "model.nope=1"], "model.nope=1: model has no key nope; known keys: name"),
-    (["--seeds", "0,x"], "--seeds '0,x' is not allowed; give seeds such as 0,1,2"),
-    (["--seeds", ","], "--seeds ',' is not allowed; give seeds such as 0,1,2"),
+    (["--seeds", "0,x"], "--seeds '0,x' is not allowed; give distinct seeds, e.g. 0,1,2"),
+    (["--seeds", ","], "--seeds ',' is not allowed; give distinct seeds, e.g. 0,1,2"),
+    (["--seeds", "1,01"], "--seeds '1,01' is not allowed; give distinct seeds, e.g. 0,1,2"),
     (["--data", "celeba"], "CelebA files not found: put img_align_celeba, list_eval_partition"),
     (["--data", "fashion_mnist"], "FashionMNIST files not found: put train-images-idx3-ubyte.gz"),
 ]

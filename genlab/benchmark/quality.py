@@ -245,9 +245,10 @@ def main(argv=None) -> list[Outcome]:
         raise ConfigError(f"--pairs {shown} is not known; choose from {', '.join(PAIRS)}")
     for name in ("jobs", "threads", "evals"):
         positive(f"--{name}", getattr(args, name))
-    seeds = [s.strip() for s in args.seeds.split(",") if s.strip()]
-    if not seeds or not all(s.isdigit() for s in seeds):
-        raise ConfigError(f"--seeds {args.seeds!r} is not allowed; give seeds such as 0,1,2")
+    given = [s.strip() for s in args.seeds.split(",")]
+    seeds = [str(int(s)) for s in given if s.isdecimal()]  # "01" is 1; "", "x", "-1", "²" refused
+    if len(seeds) < len(given) or len(set(seeds)) < len(seeds):
+        raise ConfigError(f"--seeds {args.seeds!r} is not allowed; give distinct seeds, e.g. 0,1,2")
     if args.docs:
         docs_block(args.docs, f"bench quality {args.data}")  # before hours of training
     runs = [(p, [f"model={p.split('-')[0]}", f"arch={p.split('-')[1]}"]) for p in pairs]
