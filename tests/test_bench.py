@@ -11,7 +11,19 @@ from genlab.config.build import to_dict
 from genlab.errors import ConfigError
 
 
-def test_bench_compares_both_sides_and_writes_the_table(tmp_path):
+@pytest.fixture
+def cpu(monkeypatch):
+    """cpu(instructions): the CPU device=cpu resolves its fast paths for (config/devices.py)."""
+    from genlab.config import devices
+
+    def fake(**instructions: bool) -> None:
+        monkeypatch.setattr(devices, "cpu_capabilities", lambda: instructions)
+
+    return fake
+
+
+def test_bench_compares_both_sides_and_writes_the_table(tmp_path, cpu):
+    cpu()  # a CPU without bf16 or AVX-512: float32, as the label below says
     out = tmp_path / "speed.md"
     args = ["--models", "gan-mlp,vae-cnn", "--data", "synthetic", "--device", "cpu"]
     args += ["--steps", "2", "--warmup", "1", "--repeats", "1", "--out", str(out)]
@@ -26,7 +38,8 @@ def test_bench_compares_both_sides_and_writes_the_table(tmp_path):
     assert table.startswith("cpu: ") and "| genlab / tutorial |" in table
 
 
-def test_ablation_flips_each_fast_path_once(compose_cfg):
+def test_ablation_flips_each_fast_path_once(compose_cfg, cpu):
+    cpu()  # float32, NCHW
     cnn = ablations(to_dict(compose_cfg("arch=cnn", "device=cpu")))
     assert cnn == [
         ["device.precision=bf16"],
@@ -37,6 +50,13 @@ def test_ablation_flips_each_fast_path_once(compose_cfg):
     ]
     mlp = ablations(to_dict(compose_cfg("arch=mlp", "device=cpu")))
     assert ["device.channels_last=true"] not in mlp and len(mlp) == 4
+    cpu(avx512_f=True, amx_bf16=True)  # bf16 and channels_last by default: each flipped off
+    cnn = ablations(to_dict(compose_cfg("arch=cnn", "device=cpu")))
+    assert cnn[:3] == [
+        ["device.precision=32"],
+        ["device.compile=true"],
+        ["device.channels_last=false"],
+    ]
 
 
 def test_step_clock_times_the_steps_between_start_and_stop():
