@@ -100,27 +100,6 @@ def test_what_a_gpu_is_given_and_what_it_has_are_never_refused(capability):
     devices.refuse_missing(devices.mps_fast_paths(False), "mps", None, False)
 
 
-@pytest.mark.parametrize(
-    "instructions, precision, channels_last",
-    [
-        ({"avx512_f": True, "avx512_bf16": True}, "bf16", True),  # Cooper Lake, Zen 4
-        ({"avx512_f": True, "amx_bf16": True, "avx512_bf16": True}, "bf16", True),  # Sapphire R.
-        ({"avx512_f": True, "avx512_bf16": False}, 32, True),  # Skylake-SP: bf16 emulated, slow
-        ({"avx2": True}, 32, False),  # most laptops: unmeasured, so the plain paths
-        ({}, 32, False),  # Apple silicon's or ARM's CPU, or a torch that cannot say
-    ],
-)
-def test_a_cpu_runs_bf16_only_where_it_has_bf16_instructions(
-    instructions, precision, channels_last
-):
-    assert devices.cpu_fast_paths(instructions) == {
-        "precision": precision,
-        "compile": False,  # never paid back its compile time inside a CPU run
-        "channels_last": channels_last,
-        "optimizer_impl": "fused",
-    }
-
-
 # --- what the configs compose to -----------------------------------------------------------
 @pytest.mark.parametrize(
     "gpu, mps, chosen", [(A100, True, "cuda"), (None, True, "mps"), (None, False, "cpu")]
@@ -151,26 +130,6 @@ def test_device_mps_composes_float32_eager_and_the_adam_this_torch_has(
     expected = {"name": "mps", **devices.mps_fast_paths(fused)}
     assert to_dict(compose_cfg("device=mps"))["device"] == expected
     assert to_dict(compose_cfg("device=auto"))["device"] == expected
-
-
-@pytest.mark.parametrize("bf16", [True, False])
-def test_device_cpu_composes_the_fast_paths_of_the_cpu_it_runs_on(
-    compose_cfg, machine, monkeypatch, bf16
-):
-    machine()
-    monkeypatch.setattr(devices, "cpu_capabilities", lambda: {"avx512_f": True, "amx_bf16": bf16})
-    expected = {"name": "cpu", **devices.cpu_fast_paths({"avx512_f": True, "amx_bf16": bf16})}
-    assert expected["precision"] == ("bf16" if bf16 else 32)
-    assert to_dict(compose_cfg("device=cpu"))["device"] == expected
-    assert to_dict(compose_cfg("device=auto"))["device"] == expected
-    pinned = to_dict(compose_cfg("device=cpu", "device.precision=32"))["device"]
-    assert pinned["precision"] == 32
-
-
-def test_a_torch_that_cannot_name_the_cpus_instructions_runs_float32(monkeypatch):
-    monkeypatch.delattr(torch.cpu, "get_capabilities", raising=False)
-    assert devices.cpu_capabilities() == {}
-    assert devices.fast_path("cpu", "precision") == 32
 
 
 def test_cfg_job_prints_what_the_gpu_was_given(machine, tmp_path, monkeypatch, capsys):

@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 # 64 images / global batch 16 = 4 steps per epoch, 2 epochs; the first launch stops at step 4
 ARGS = [
     "arch=mlp",
+    "device.precision=32",  # exact sums: bf16's rounding differs between 1 and 2 processes
     "data=synthetic",
     "data.size=64",
     "data.batch_size=16",  # the global batch: 8 per process

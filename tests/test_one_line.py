@@ -12,6 +12,7 @@ import genlab
 from genlab import classifier, report, sample
 from genlab.api import compose_config
 from genlab.cli.one_line import one_line
+from genlab.config import devices
 from genlab.config.build import load_run, make_trainer
 from genlab.errors import ConfigError, GenlabError
 from genlab.runs.checkpoint import load_checkpoint, save_checkpoint
@@ -203,7 +204,8 @@ def test_a_run_trained_compiled_on_a_gpu_samples_uncompiled_on_a_cpu(cgan, tmp_p
     c, step, _ = load_run(tmp_path, "cpu")
     assert c["device"]["name"] == "cpu" and not c["device"]["compile"]
     assert all(m._compiled_call_impl is None for m in step.networks.values())
-    assert step.precision.dtype is None  # float32 on the CPU
+    cpu = devices.cpu_fast_paths(devices.cpu_capabilities())  # the CPU's own paths, not the GPU's
+    assert step.precision.name == str(cpu["precision"])
 
 
 def test_a_resume_path_with_spaces_needs_no_quotes(tmp_path, monkeypatch, capsys):
