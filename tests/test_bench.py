@@ -5,7 +5,7 @@ import torch
 from conftest import exit_status
 
 from genlab.bench import ablations, cli, main
-from genlab.benchmark import quality, runners
+from genlab.benchmark import quality, results_page, runners
 from genlab.benchmark.measure import PeakMemory, StepClock
 from genlab.config.build import to_dict
 from genlab.errors import ConfigError
@@ -168,13 +168,13 @@ def test_the_quality_table_goes_into_the_results_page_between_its_markers(tmp_pa
     page.write_text(
         "# Results\n<!-- bench quality mnist -->\nold\n<!-- /bench quality mnist -->\nend\n"
     )
-    quality.update_docs(page, "bench quality mnist", "| new | table |\n")
+    results_page.update_docs(page, "bench quality mnist", "| new | table |\n")
     assert page.read_text() == (
         "# Results\n<!-- bench quality mnist -->\n\n| new | table |\n\n"
         "<!-- /bench quality mnist -->\nend\n"
     )
     with pytest.raises(ConfigError, match="has no <!-- bench quality celeba -->"):
-        quality.update_docs(page, "bench quality celeba", "| x |\n")
+        results_page.update_docs(page, "bench quality celeba", "| x |\n")
 
 
 # --- bad input: one line on stderr, `error: ...`, exit status 2, before anything trains -------
@@ -263,6 +263,11 @@ def test_bench_quality_checks_the_docs_page_before_training(no_training, capsys)
     assert refused(args, capsys) == (
         f"--docs {page} has no <!-- bench quality synthetic --> ... "
         "<!-- /bench quality synthetic --> block to replace"
+    )
+    page.write_text("<!-- bench quality synthetic -->\n<!-- /bench quality synthetic -->\n")
+    assert refused([*args, "--block", "synthetic fp32"], capsys) == (  # its own block, not the data's
+        f"--docs {page} has no <!-- bench quality synthetic fp32 --> ... "
+        "<!-- /bench quality synthetic fp32 --> block to replace"
     )
     args[-1] = str(no_training / "missing.md")
     assert refused(args, capsys) == f"cannot use {args[-1]}: No such file or directory"

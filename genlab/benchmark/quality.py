@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genlab.benchmark import ArgumentParser
+from genlab.benchmark.results_page import docs_block, update_docs
 from genlab.errors import ConfigError
 
 PAIRS = ("vae-mlp", "vae-cnn", "cvae-mlp", "cvae-cnn", "gan-mlp", "gan-cnn", "cgan-mlp", "cgan-cnn")
@@ -220,8 +221,9 @@ def parse_args(argv):
         "--docs",
         type=Path,
         help="also put the table into this page (docs/results.md), between "
-        "its <!-- bench quality DATA --> markers",
+        "its <!-- bench quality BLOCK --> markers",
     )
+    p.add_argument("--block", help="the page's block for this table (default: the --data set)")
     p.add_argument(
         "--also",
         action="append",
@@ -249,8 +251,9 @@ def main(argv=None) -> list[Outcome]:
     seeds = [str(int(s)) for s in given if s.isdecimal()]  # "01" is 1; "", "x", "-1", "²" refused
     if len(seeds) < len(given) or len(set(seeds)) < len(seeds):
         raise ConfigError(f"--seeds {args.seeds!r} is not allowed; give distinct seeds, e.g. 0,1,2")
+    block = f"bench quality {args.block or args.data}"
     if args.docs:
-        docs_block(args.docs, f"bench quality {args.data}")  # before hours of training
+        docs_block(args.docs, block)  # before hours of training
     runs = [(p, [f"model={p.split('-')[0]}", f"arch={p.split('-')[1]}"]) for p in pairs]
     runs += [(extra, extra.split()) for extra in args.also]
 
@@ -278,23 +281,7 @@ def main(argv=None) -> list[Outcome]:
     plot(outcomes, args.data, out / "quality.png")
     print(f"wrote {out / 'quality.md'} and {out / 'quality.png'}", file=sys.stderr)
     if args.docs:
-        update_docs(args.docs, f"bench quality {args.data}", table)
+        update_docs(args.docs, block, table)
         print(f"updated {args.docs}", file=sys.stderr)
     return outcomes
 
-
-def update_docs(path: Path, key: str, table: str) -> None:
-    """Replaces what lies between `<!-- KEY -->` and `<!-- /KEY -->` in path (the results page)
-    with table: measured numbers are written by the benchmark, never copied by hand."""
-    text, begin, end = docs_block(path, key)
-    head, rest = text.split(begin, 1)
-    path.write_text(f"{head}{begin}\n\n{table}\n{end}{rest.split(end, 1)[1]}")
-
-
-def docs_block(path: Path, key: str) -> tuple[str, str, str]:
-    """path's text and its `<!-- KEY -->`, `<!-- /KEY -->` markers; a page without them refused."""
-    text = path.read_text()
-    begin, end = f"<!-- {key} -->", f"<!-- /{key} -->"
-    if begin not in text or end not in text:
-        raise ConfigError(f"--docs {path} has no {begin} ... {end} block to replace")
-    return text, begin, end
