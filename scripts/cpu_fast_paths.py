@@ -68,7 +68,7 @@ def main() -> None:
     )
     args = p.parse_args()
     if args.docs:
-        from genlab.benchmark.quality import docs_block
+        from genlab.benchmark.results_page import docs_block
 
         docs_block(args.docs, "bench cpu_fast_paths")  # before any training
     pairs = args.pairs.split(",")
@@ -106,7 +106,7 @@ def main() -> None:
     table = "\n".join(lines) + "\n"
     print(table)
     if args.docs:
-        from genlab.benchmark.quality import update_docs
+        from genlab.benchmark.results_page import update_docs
 
         update_docs(args.docs, "bench cpu_fast_paths", table)
 
